@@ -20,7 +20,12 @@ from convguard._errors import SchemaError
 
 @dataclass(frozen=True)
 class Column:
-    """One column; ``type`` is a PostgreSQL type name as written in DDL (an enum by its name)."""
+    """One column; ``type`` is a PostgreSQL type name as written in DDL (an enum by its name).
+
+    ``on_delete``/``on_update`` are the foreign key's referential actions (``"CASCADE"``, ...);
+    None means Prisma's default: ``RESTRICT`` for a NOT NULL column, else ``SET NULL``, and
+    ``CASCADE`` on update.
+    """
 
     name: str
     type: str
@@ -29,6 +34,8 @@ class Column:
     primary_key: bool = False
     unique: bool = False
     references: tuple[str, str] | None = None
+    on_delete: str | None = None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
