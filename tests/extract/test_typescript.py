@@ -1,0 +1,269 @@
+"""Tests of TypeScript/JavaScript query extraction (``convguard.extract._typescript``).
+
+Most behaviour is data-driven from ``cases/typescript.yaml``; positions, offset maps, the
+dispatcher, the docstring examples, the lead's fixture and pathological inputs are tested here.
+"""
+
+from __future__ import annotations
+
+import doctest
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from convguard._errors import ExtractionError
+from convguard._model import ExtractedQuery, ExtractionResult, HostText
+from convguard.extract import _ts_lexer, _typescript, extract_source
+from convguard.extract._typescript import extract_typescript
+
+HERE = Path(__file__).parent
+CASES = yaml.safe_load((HERE / "cases" / "typescript.yaml").read_text(encoding="utf-8"))
+SAMPLE = (HERE / "cases" / "sample_actions.ts").read_text(encoding="utf-8")
+LEAD_FIXTURE = (HERE.parents[1] / "fixtures" / "app" / "actions"
+                / "ai-draft-response-analytics-actions.ts")
+
+
+def assert_consistent(result: ExtractionResult, text: str) -> None:
+    """Every SQL character is either copied from the host (a segment) or a ``$n`` placeholder."""
+    for query in result.queries:
+        assert_query_consistent(query, text)
+
+
+def assert_query_consistent(query: ExtractedQuery, text: str) -> None:
+    covered = [False] * len(query.sql)
+    previous_end = 0
+    for segment in query.segments:
+        assert segment.length > 0
+        assert segment.sql_start >= previous_end
+        previous_end = segment.sql_start + segment.length
+        sql_part = query.sql[segment.sql_start:previous_end]
+        assert sql_part == text[segment.host_start:segment.host_start + segment.length]
+        covered[segment.sql_start:previous_end] = [True] * segment.length
+    for number, placeholder in enumerate(query.placeholders, start=1):
+        assert placeholder.index == number
+        assert query.sql[placeholder.sql_start:placeholder.sql_end] == f"${number}"
+        assert not any(covered[placeholder.sql_start:placeholder.sql_end])
+        covered[placeholder.sql_start:placeholder.sql_end] = [True] * len(f"${number}")
+        host = text[placeholder.host_span.start:placeholder.host_span.end]
+        assert host.startswith("${") and host.endswith("}")
+        assert host[2:-1].strip() == placeholder.expression
+    assert all(covered)
+    assert 0 <= query.span.start < query.span.end <= len(text)
+
+
+def _case_source(case: dict[str, Any]) -> str:
+    if "source" in case:
+        return case["source"]
+    repeat = case["source_repeat"]
+    return (repeat["prefix"] + repeat["unit"] * repeat["count"] + repeat["middle"]
+            + repeat["close"] * repeat["count"] + repeat["suffix"])
+
+
+def _check_query(query: ExtractedQuery, expected: dict[str, Any]) -> None:
+    if "sql" in expected:
+        assert query.sql == expected["sql"]
+    for key in ("tag", "function", "transaction"):
+        if key in expected:
+            assert getattr(query, key) == expected[key], key
+    if "placeholders" in expected:
+        actual = [[p.index, p.expression, p.kind] for p in query.placeholders]
+        assert actual == expected["placeholders"]
+    if "suppressions" in expected:
+        assert [list(pair) for pair in query.host_suppressions] == expected["suppressions"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_case(case: dict[str, Any]) -> None:
+    path = case.get("path", "case.ts")
+    source = _case_source(case)
+    tags = tuple(case.get("tags", ()))
+    if "error" in case:
+        with pytest.raises(ExtractionError) as caught:
+            extract_typescript(path, source, tags=tags)
+        assert case["error"]["message"] in caught.value.message
+        assert caught.value.line == case["error"]["line"]
+        assert caught.value.path == path
+        assert caught.value.hint
+        return
+    result = extract_typescript(path, source, tags=tags)
+    assert result.path == path
+    assert_consistent(result, source)
+    if "queries" in case:
+        assert len(result.queries) == len(case["queries"]), [q.sql for q in result.queries]
+        for query, expected in zip(result.queries, case["queries"], strict=True):
+            _check_query(query, expected)
+    if "unsafe" in case:
+        actual = [[u.callee, u.argument_text, u.dynamic, u.function] for u in result.unsafe_calls]
+        assert actual == case["unsafe"]
+
+
+# -- positions and offset maps -----------------------------------------------------------------
+
+
+def _sample_result() -> ExtractionResult:
+    return extract_typescript("actions.ts", SAMPLE)
+
+
+def test_placeholder_host_positions() -> None:
+    host = HostText("actions.ts", SAMPLE)
+    first = _sample_result().queries[0]
+    join = first.placeholder(1)
+    assert join is not None and join.expression == "Prisma.join(scope.clientIds)"
+    assert host.position(join.host_span.start) == join.host_span.start_position
+    assert (join.host_span.start_position.line, join.host_span.start_position.column) == (13, 28)
+    assert SAMPLE[join.host_span.start:join.host_span.end] == "${Prisma.join(scope.clientIds)}"
+    # The spliced fragment's parameter points at the fragment's own `${...}` on line 9.
+    spliced = first.placeholder(4)
+    assert spliced is not None and spliced.expression == "opts.clientId"
+    assert spliced.host_span.start_position.line == 9
+
+
+def test_host_offset_maps_sql_back_to_the_host() -> None:
+    query = _sample_result().queries[0]
+    for word in ("SELECT", "GROUP BY", 'JOIN "Lead"'):
+        offset = query.host_offset(query.sql.index(word))
+        assert SAMPLE.startswith(word, offset)
+    # Text that came from the spliced fragment maps into the fragment.
+    offset = query.host_offset(query.sql.index('AND l."clientId"'))
+    assert HostText("a.ts", SAMPLE).position(offset).line == 9
+    assert SAMPLE.startswith('AND l."clientId"', offset)
+    # Inside a placeholder: the start of its interpolation.
+    placeholder = query.placeholders[1]
+    assert query.host_offset(placeholder.sql_start + 1) == placeholder.host_span.start
+
+
+def test_escapes_keep_the_offset_map_right() -> None:
+    source = "const q = Prisma.sql`a \\` b \\${c} d ${e} f`;"
+    query = extract_typescript("e.ts", source).queries[0]
+    assert query.sql == "a ` b ${c} d $1 f"
+    for word in ("b", "c}", "d", "f"):
+        assert source.startswith(word, query.host_offset(query.sql.index(word)))
+    assert source[query.host_offset(query.sql.index("`"))] == "`"
+
+
+def test_span_and_tag_position() -> None:
+    source = "const x = 1;\nconst rows = await tx.$queryRaw<Row[]>`\n  SELECT 1\n`;\n"
+    query = extract_typescript("s.ts", source).queries[0]
+    assert query.tag == "tx.$queryRaw"
+    assert source[query.span.start:query.span.end] == "tx.$queryRaw<Row[]>`\n  SELECT 1\n`"
+    assert (query.span.start_position.line, query.span.start_position.column) == (2, 20)
+    assert query.span.end_position.line == 4
+
+
+def test_unsafe_call_span_and_position() -> None:
+    source = ("async function f() {\n  await tx.$executeRawUnsafe(\n    `SET LOCAL x = 1`,\n"
+              "  );\n}\n")
+    call = extract_typescript("u.ts", source).unsafe_calls[0]
+    assert call.callee == "tx.$executeRawUnsafe"
+    assert call.function == "f"
+    assert source[call.span.start:call.span.end].startswith("tx.$executeRawUnsafe(")
+    assert source[call.span.start:call.span.end].endswith(")")
+    assert (call.span.start_position.line, call.span.start_position.column) == (2, 9)
+
+
+def test_label_uses_the_function_name() -> None:
+    query = _sample_result().queries[0]
+    assert query.label == "actions.ts::getAiDraftResponseOutcomeStats"
+
+
+# -- integration -------------------------------------------------------------------------------
+
+
+def test_dispatcher_routes_script_suffixes() -> None:
+    for suffix in (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts"):
+        result = extract_source(f"a{suffix}", "prisma.$queryRaw`SELECT ${x}`;")
+        assert [query.sql for query in result.queries] == ["SELECT $1"]
+
+
+def test_configured_tags_pass_through_the_dispatcher() -> None:
+    result = extract_source("a.ts", "db.sql`SELECT 1`;", tags=["db.sql"])
+    assert [query.tag for query in result.queries] == ["db.sql"]
+
+
+@pytest.mark.parametrize("module", [_ts_lexer, _typescript], ids=lambda m: m.__name__)
+def test_docstring_examples(module: object) -> None:
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert tried > 0
+    assert failures == 0
+
+
+def test_sample_actions_file() -> None:
+    result = _sample_result()
+    assert [(q.tag, q.function, q.transaction) for q in result.queries] == [
+        ("prisma.$queryRaw", "getAiDraftResponseOutcomeStats", None),
+        ("tx.$executeRawUnsafe", "getAiDraftBookingConversionStats", 1),
+        ("tx.$queryRaw", "getAiDraftBookingConversionStats", 1),
+    ]
+    assert [(u.callee, u.dynamic, u.function) for u in result.unsafe_calls] == [
+        ("tx.$executeRawUnsafe", False, "getAiDraftBookingConversionStats"),
+        ("this.db.$queryRawUnsafe", True, "byId"),
+        ("Prisma.raw", True, "byId"),
+    ]
+    assert_consistent(result, SAMPLE)
+
+
+@pytest.mark.skipif(not LEAD_FIXTURE.exists(), reason="the lead's fixture is not written yet")
+def test_lead_fixture_functions() -> None:
+    text = LEAD_FIXTURE.read_text(encoding="utf-8")
+    result = extract_typescript(str(LEAD_FIXTURE), text)
+    assert_consistent(result, text)
+    functions = {query.function for query in result.queries}
+    assert {"getAiDraftResponseOutcomeStats", "getAiDraftBookingConversionStats"} <= functions
+
+
+# -- size and pathological input ---------------------------------------------------------------
+
+
+def _big_file(functions: int) -> str:
+    return "\n".join(
+        SAMPLE.replace("getAiDraft", f"f{index}_getAiDraft")
+        for index in range(functions)
+    )
+
+
+def _timed(function, *args, **kwargs):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    try:
+        value = function(*args, **kwargs)
+    except ExtractionError as error:
+        value = error
+    return value, time.perf_counter() - start
+
+
+def test_two_thousand_lines_is_fast() -> None:
+    text = _big_file(50)
+    assert text.count("\n") > 1900
+    result, elapsed = _timed(extract_typescript, "big.ts", text)
+    assert isinstance(result, ExtractionResult)
+    assert len(result.queries) == 150
+    assert max(query.transaction or 0 for query in result.queries) == 50
+    assert elapsed < 0.5  # typically ~30 ms; this only catches quadratic regressions
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("100k-unclosed-interpolations", "q = sql`" + "${" * 100_000),
+        ("20k-nested-templates-unclosed", "prisma.$queryRaw`" + "${`" * 20_000),
+        ("20k-nested-templates", "`${" * 20_000 + "x" + "}`" * 20_000),
+        ("5k-nested-fragments", "prisma.$queryRaw`" + "${Prisma.sql`" * 5_000 + "}`" * 5_000),
+        ("5k-chained-arrows", "const f = " + "x => " * 5_000 + "prisma.$queryRaw`SELECT 1`;"),
+        ("10k-const-aliases", "function f() { const a0 = Prisma.sql`x`;"
+         + "".join(f"const a{i + 1} = a{i};" for i in range(10_000))
+         + "return prisma.$queryRaw`SELECT ${a10000}`; }"),
+        ("100k-open-parens", "prisma.$queryRaw`SELECT ${" + "(" * 100_000 + "}`"),
+        ("30k-braces", "{" * 30_000 + "prisma.$queryRaw`SELECT 1`" + "}" * 30_000),
+        ("30k-jsx", "<a>" * 30_000),
+        ("100k-slashes", "/" * 100_000 + "\n" + "x /[" * 30_000),
+        ("100k-less-than-generics", "prisma.$queryRaw" + "<" * 100_000 + "`x`"),
+        ("5k-functions", "function f() {}" * 5_000 + "prisma.$queryRaw`SELECT 1`"),
+    ],
+)
+def test_pathological_input_is_fast_and_clean(name: str, text: str) -> None:
+    path = "p.tsx" if "jsx" in name else "p.ts"
+    value, elapsed = _timed(extract_typescript, path, text)
+    assert isinstance(value, (ExtractionResult, ExtractionError))
+    assert elapsed < 2.0, f"{name} took {elapsed:.2f}s"  # each is linear; ~0.1 s here
