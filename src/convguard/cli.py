@@ -1,0 +1,550 @@
+"""The ``convguard`` command line: ``check``, ``test``, ``extract`` and ``rule``.
+
+Exit codes: 0 clean (or conforming), 1 findings (or not conforming), 2 unusable input, usage
+error or an error convguard could not recover from, 130 interrupted. Errors print as
+``convguard: error: path:line: message`` with a ``  hint:`` line on stderr, never a traceback
+(``--debug`` or ``CONVGUARD_DEBUG=1`` adds one for unexpected errors).
+
+Each command imports what it needs when it runs: this module loads only the standard library's
+argparse and convguard's error and model types, so ``convguard check`` costs little more than
+sqlglot itself and ``convguard rule`` never loads the conformance kit.
+
+Example:
+    >>> main(["rule", "NO-SUCH-CODE"])  # the error goes to stderr
+    2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from convguard._errors import ConvguardError, InputError, SelectorError
+
+if TYPE_CHECKING:
+    from convguard._config import Config
+    from convguard._model import Diagnostic, ExtractedQuery
+
+PROG = "convguard"
+CHECK_FORMATS = ("text", "json", "sarif", "github")  # == convguard.report.FORMATTERS (tested)
+PLAIN_FORMATS = ("text", "json")
+TEST_DRIVERS = ("node-postgres", "typed")
+DEBUG_ENV = "CONVGUARD_DEBUG"
+# Folders a directory walk never enters: dependencies, VCS data, caches.
+SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "dist", "build", "coverage"})
+
+
+class UsageError(ConvguardError):
+    """The command line itself is wrong (exit 2, like argparse's own usage errors)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a :class:`UsageError` instead of ``sys.exit``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"run `{self.prog} --help` for usage")
+
+
+def _code_list(text: str) -> list[str]:
+    return [code.strip().upper() for code in text.split(",") if code.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``convguard`` argument parser (exposed for docs and tests)."""
+    from convguard import __version__
+
+    parser = _Parser(prog=PROG, description="Guards analytics SQL in TypeScript and .sql sources.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+
+    check = commands.add_parser(
+        "check", parents=[common], help="statically check queries (no database)",
+        description="Statically check the queries of TS/JS and .sql files. With no PATH, check "
+                    "the query files declared in the configuration. Exit 0 clean, 1 findings, "
+                    "2 unusable input.")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check")
+    check.add_argument("--format", choices=CHECK_FORMATS, default="text")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    check.add_argument("--select", action="append", type=_code_list, metavar="CODES",
+                       help="only these rule codes or prefixes (comma-separated, repeatable)")
+    check.add_argument("--ignore", action="append", type=_code_list, metavar="CODES",
+                       help="skip these rule codes or prefixes (comma-separated, repeatable)")
+    check.add_argument("--config", metavar="FILE", help="use this configuration file")
+
+    test = commands.add_parser(
+        "test", parents=[common], help="run queries on a real PostgreSQL against scenarios",
+        description="Conformance: run each query on a throwaway PostgreSQL seeded from scenario "
+                    "files. With no PATH, test the queries declared in the configuration. "
+                    "Exit 0 conforms, 1 does not, 2 could not run.")
+    test.add_argument("paths", nargs="*", metavar="PATH[::FUNCTION]")
+    test.add_argument("--scenarios", action="append", default=[], metavar="DIR",
+                      help="a folder (or file) of scenarios; repeatable")
+    test.add_argument("--driver", choices=TEST_DRIVERS,
+                      help="how parameters are bound (default: the configuration's driver)")
+    test.add_argument("--dsn", metavar="URL",
+                      help="an existing PostgreSQL server (default: $CONVGUARD_DATABASE_URL, "
+                           "else an embedded one)")
+    test.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    test.add_argument("--config", metavar="FILE", help="use this configuration file")
+
+    extract = commands.add_parser(
+        "extract", parents=[common], help="print the SQL of a file's queries and its parameters",
+        description="Print each query's SQL as the database sees it and its parameters.")
+    extract.add_argument("paths", nargs="+", metavar="PATH[::FUNCTION]")
+    extract.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    extract.add_argument("--config", metavar="FILE", help="use this configuration file")
+
+    rule = commands.add_parser(
+        "rule", parents=[common], help="explain a rule (or list them all)",
+        description="With no CODE, list every rule; with a CODE, print its documentation.")
+    rule.add_argument("code", nargs="?", metavar="CODE")
+    rule.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: selectors, files, configuration
+
+
+def parse_selector(text: str) -> tuple[str, str | None]:
+    """Split ``PATH::FUNCTION`` into the path and the function (None without ``::``).
+
+    Example:
+        >>> parse_selector("actions/a.ts::getStats")
+        ('actions/a.ts', 'getStats')
+        >>> parse_selector("q.sql")
+        ('q.sql', None)
+    """
+    if "::" not in text:
+        return text, None
+    path, _, function = text.rpartition("::")
+    if not path or not function.strip():
+        raise UsageError(f"invalid selector {text!r}", hint="write PATH or PATH::FUNCTION")
+    return path, function.strip()
+
+
+def display_path(path: str) -> str:
+    """A path as the user should read it: relative to the current folder when inside it."""
+    if not os.path.isabs(path):
+        return os.path.normpath(path)
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
+
+
+def _supported_suffixes() -> frozenset[str]:
+    from convguard.extract import SUPPORTED_SUFFIXES
+
+    return SUPPORTED_SUFFIXES
+
+
+def expand_paths(paths: Iterable[str], errors: list[ConvguardError]) -> list[str]:
+    """Files to check: each file as given, each folder walked (sorted, hidden folders skipped).
+
+    A missing path or a folder without a supported file becomes an error in ``errors``.
+    """
+    suffixes = _supported_suffixes()
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(_walk(path, suffixes))
+            if not found:
+                errors.append(InputError(
+                    "folder holds no supported file", path=path,
+                    hint=f"convguard reads {' '.join(sorted(suffixes))} files"))
+            files.extend(found)
+        elif os.path.exists(path):
+            files.append(path)
+        elif "::" in path:
+            errors.append(InputError(
+                "no such file or folder", path=path,
+                hint="check takes files and folders; PATH::FUNCTION selects a query for "
+                     "`convguard extract` and `convguard test`"))
+        else:
+            errors.append(InputError("no such file or folder", path=path,
+                                     hint="check the path (it is relative to the current folder)"))
+    seen: set[str] = set()
+    unique = []
+    for file in files:
+        key = os.path.realpath(file)
+        if key not in seen:
+            seen.add(key)
+            unique.append(file)
+    return unique
+
+
+def _walk(folder: str, suffixes: frozenset[str]) -> Iterator[str]:
+    for root, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders
+                      if not name.startswith(".") and name not in SKIPPED_FOLDERS]
+        for name in names:
+            if os.path.splitext(name)[1].lower() in suffixes:
+                yield os.path.join(root, name)
+
+
+def read_source(path: str) -> str:
+    """A host file's text; a clear :class:`InputError` when it is unreadable or not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path=path) from None
+    except OSError as error:
+        raise InputError(f"cannot read file: {error.strerror or error}", path=path) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(
+            f"file is not UTF-8 text (byte 0x{data[error.start]:02x} at line {line} cannot be "
+            "decoded)", path=path, line=line,
+            hint="convguard reads UTF-8 sources: re-save the file as UTF-8",
+        ) from None
+
+
+def load_explicit_config(path: str | None) -> Config | None:
+    """The configuration named by ``--config`` (None when the option was not given)."""
+    if path is None:
+        return None
+    from convguard._config import load_config_file
+
+    if not os.path.isfile(path):
+        raise InputError("configuration file not found", path=path,
+                         hint="--config takes a convguard.toml or pyproject.toml")
+    config = load_config_file(path)
+    if config is None:
+        from convguard._errors import ConfigError
+
+        raise ConfigError("no [tool.convguard] table in this file", path=path,
+                          hint="add [tool.convguard] or pass a convguard.toml")
+    return config
+
+
+def config_for(path: str, explicit: Config | None) -> Config:
+    """The configuration governing ``path``: ``--config``, else the nearest one upwards."""
+    if explicit is not None:
+        return explicit
+    from convguard._config import find_config
+
+    return find_config(path)
+
+
+def configured_query_files(config: Config) -> list[str]:
+    """The files of the configuration's ``[[query]]`` entries, in order, without repeats."""
+    files: list[str] = []
+    for query in config.queries:
+        path = display_path(config.resolve(query.path))
+        if path not in files:
+            files.append(path)
+    return files
+
+
+def select_function(queries: Sequence[ExtractedQuery], function: str, path: str
+                    ) -> tuple[ExtractedQuery, ...]:
+    """The queries inside ``function``; a :class:`SelectorError` listing the others if none."""
+    chosen = tuple(query for query in queries if query.function == function)
+    if chosen:
+        return chosen
+    available = sorted({query.function for query in queries if query.function})
+    hint = (f"functions with queries: {', '.join(available)}" if available
+            else "this file has no query inside a named function")
+    raise SelectorError(f"no query inside a function named {function!r}", path=path, hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# check
+
+
+def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(code for group in values for code in group)
+
+
+def _validate_codes(codes: Iterable[str], option: str) -> None:
+    try:
+        from convguard.rules import RULES
+    except ImportError:  # without a registry there is nothing to validate against
+        return
+    for code in codes:
+        if code != "ALL" and not any(known.startswith(code) for known in RULES):
+            raise UsageError(f"{option} names no rule: {code}",
+                             hint="run `convguard rule` to list the rule codes")
+
+
+def _effective_config(base: Config, select: tuple[str, ...] | None,
+                      ignore: tuple[str, ...] | None) -> Config:
+    """``--select`` replaces the configured selection (``ALL``: every rule); ``--ignore`` adds."""
+    import dataclasses
+
+    changes: dict[str, Any] = {}
+    if select is not None:
+        changes["select"] = () if "ALL" in select else select
+    if ignore:
+        changes["ignore"] = tuple(base.ignore) + ignore
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def _unique_errors(errors: Iterable[ConvguardError]) -> list[ConvguardError]:
+    """Errors without repeats (one broken configuration fails every file it governs)."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for error in errors:
+        key = (type(error).__name__, str(error))
+        if key not in seen:
+            seen.add(key)
+            unique.append(error)
+    return unique
+
+
+def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    select, ignore = _flatten(args.select), _flatten(args.ignore)
+    explicit = load_explicit_config(args.config)
+    paths = list(args.paths)
+    if not paths:
+        config = explicit or config_for(os.getcwd(), None)
+        paths = configured_query_files(config)
+        if not paths:
+            where = config.source or "no convguard.toml or [tool.convguard] found from here"
+            raise UsageError(
+                f"no PATH given and the configuration declares no queries ({where})",
+                hint="pass files or folders to check, or declare [[query]] path = \"...\" in "
+                     "convguard.toml")
+    from convguard._check import check_source
+
+    _validate_codes((select or ()) + (ignore or ()), "--select/--ignore")
+    errors: list[ConvguardError] = []
+    diagnostics: list[Diagnostic] = []
+    for path in expand_paths(paths, errors):
+        try:
+            config = _effective_config(config_for(path, explicit), select, ignore)
+            result = check_source(path, read_source(path), config=config)
+        except ConvguardError as error:
+            errors.append(error)
+            continue
+        diagnostics.extend(result.diagnostics)  # already narrowed by config.select/ignore
+        errors.extend(result.errors)
+    errors = _unique_errors(errors)
+
+    from convguard.report import render
+
+    report = render(args.format, diagnostics, errors)
+    for error in errors:
+        print_error(error, err)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(report)
+        except OSError as error:
+            raise InputError(f"cannot write the report: {error.strerror or error}",
+                             path=args.output) from None
+    else:
+        out.write(report)
+    if errors:
+        return 2
+    return 1 if diagnostics else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# extract
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _query_dict(query: ExtractedQuery) -> dict[str, Any]:
+    return {
+        "path": query.path,
+        "function": query.function,
+        "tag": query.tag,
+        "transaction": query.transaction,
+        "line": query.span.start_position.line,
+        "column": query.span.start_position.column,
+        "end_line": query.span.end_position.line,
+        "end_column": query.span.end_position.column,
+        "sql": query.sql,
+        "parameters": [{
+            "placeholder": f"${p.index}",
+            "index": p.index,
+            "expression": p.expression,
+            "kind": p.kind,
+            "line": p.host_span.start_position.line,
+            "column": p.host_span.start_position.column,
+        } for p in query.placeholders],
+    }
+
+
+def _format_query_text(query: ExtractedQuery) -> str:
+    where = query.span.start_position
+    details = [query.tag, f"line {where.line}"]
+    if query.transaction is not None:
+        details.append(f"transaction {query.transaction}")
+    lines = [f"-- {query.label} ({', '.join(details)})", query.sql.rstrip(), ""]
+    if not query.placeholders:
+        lines.append("no parameters")
+        return "\n".join(lines)
+    rows = [("param", "expression", "kind", "host")]
+    rows += [(f"${p.index}", _one_line(p.expression), p.kind,
+              f"{p.host_span.start_position.line}:{p.host_span.start_position.column}")
+             for p in query.placeholders]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[3]]
+        lines.append("  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def command_extract(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from convguard.extract import extract_source
+
+    explicit = load_explicit_config(args.config)
+    queries: list[ExtractedQuery] = []
+    for selector in args.paths:
+        path, function = parse_selector(selector)
+        if os.path.isdir(path):
+            raise InputError("extract takes a file, not a folder", path=path,
+                             hint="name one file, e.g. actions/stats.ts::getStats")
+        if not os.path.exists(path):
+            raise InputError("no such file", path=path)
+        config = config_for(path, explicit)
+        found = extract_source(path, read_source(path), tags=config.tags).queries
+        queries.extend(select_function(found, function, path) if function else found)
+    if args.format == "json":
+        import json
+
+        data = [_query_dict(query) for query in queries]
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif queries:
+        out.write("\n\n".join(_format_query_text(q) for q in queries) + "\n")
+    else:
+        out.write("No queries found.\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# rule
+
+
+def command_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from convguard.rules import RULES
+
+    if args.code is None:
+        rules = [RULES[code] for code in sorted(RULES)]
+        if args.format == "json":
+            import json
+
+            out.write(json.dumps([{"code": r.code, "name": r.name, "summary": r.summary}
+                                  for r in rules], indent=2, ensure_ascii=False) + "\n")
+            return 0
+        code_width = max([len("code")] + [len(r.code) for r in rules])
+        name_width = max([len("name")] + [len(r.name) for r in rules])
+        out.write(f"{'code'.ljust(code_width)}  {'name'.ljust(name_width)}  summary\n")
+        for r in rules:
+            out.write(f"{r.code.ljust(code_width)}  {r.name.ljust(name_width)}  {r.summary}\n")
+        return 0
+    code = args.code.strip().upper()
+    rule = RULES.get(code)
+    if rule is None:
+        raise UsageError(f"unknown rule code {args.code!r}",
+                         hint="run `convguard rule` to list the rule codes")
+    if args.format == "json":
+        import json
+
+        out.write(json.dumps({"code": rule.code, "name": rule.name, "summary": rule.summary,
+                              "doc": rule.doc}, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(f"# {rule.name} ({rule.code})\n\n{rule.summary}\n\n{rule.doc.strip()}\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# test
+
+
+def command_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    for selector in args.paths:
+        parse_selector(selector)  # a malformed selector is a usage error before any database work
+    try:
+        from convguard.kit._command import run_test_command
+    except ImportError as error:
+        raise ConvguardError(
+            f"the conformance kit cannot be loaded: {error}",
+            hint="install convguard with its dependencies (pip install convguard)",
+        ) from None
+    return int(run_test_command(args, out))
+
+
+COMMANDS = {
+    "check": command_check,
+    "test": command_test,
+    "extract": command_extract,
+    "rule": command_rule,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+
+
+def print_error(error: ConvguardError, err: TextIO) -> None:
+    """``convguard: error: path:line: message`` and, when known, ``  hint: ...``."""
+    where = error.location()
+    err.write(f"{PROG}: error: {where + ': ' if where else ''}{error.message}\n")
+    if error.hint:
+        err.write(f"  hint: {error.hint}\n")
+
+
+def _debugging(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``convguard`` with ``argv`` (default: the process arguments); return the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        args = build_parser().parse_args(arguments)
+        return COMMANDS[args.command](args, out, err)
+    except SystemExit as exit_:  # --help, --version
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    except ConvguardError as error:
+        print_error(error, err)
+        return 2
+    except KeyboardInterrupt:
+        err.write(f"{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`convguard rule | head`): stop quietly, as a pipeline expects,
+        # and keep the interpreter from failing again when it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except OSError as error:
+        path = getattr(error, "filename", None)
+        print_error(InputError(error.strerror or str(error), path=str(path) if path else None), err)
+        return 2
+    except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
+        err.write(f"{PROG}: internal error: {type(error).__name__}: {_one_line(str(error))[:200]} "
+                  f"(this is a bug in convguard; please report it with the command line"
+                  f"{'' if _debugging(arguments) else ', rerun with --debug for a traceback'})\n")
+        if _debugging(arguments):
+            import traceback
+
+            traceback.print_exc(file=err)
+        return 2
+
+
+__all__ = ["build_parser", "main", "parse_selector"]

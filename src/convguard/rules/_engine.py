@@ -1,0 +1,114 @@
+"""Rules about the query as a whole: invalid SQL, unresolved references, unused suppressions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from convguard.rules._base import Finding, Rule, RuleContext, at, rule, statement_start
+
+if TYPE_CHECKING:
+    from convguard._lineage import QueryLineage
+    from convguard._model import ExtractedQuery
+    from convguard._parse import ParsedQuery
+
+
+@rule("CG001", "invalid-sql", needs_tree=False)
+def invalid_sql(query: ExtractedQuery, parsed: ParsedQuery, lineage: QueryLineage,
+                context: RuleContext) -> Iterator[Finding]:
+    """PostgreSQL cannot parse the query.
+
+    ## What it does
+    Parses every extracted query with PostgreSQL's own grammar (libpg_query) and reports a syntax
+    error at the position PostgreSQL gives, mapped back to the source file.
+
+    ## Why is this bad?
+    The query fails every time it runs. Some parsers accept SQL that PostgreSQL rejects
+    (`SELECT , FROM t`), so convguard takes PostgreSQL's verdict, never a lenient one. A raw
+    query also runs as one prepared statement, which cannot hold several commands.
+
+    ## Example
+    ```sql
+    SELECT , FROM "Lead"
+    ```
+
+    ## Use instead
+    ```sql
+    SELECT id FROM "Lead"
+    ```
+    """
+    error = parsed.error
+    if error is None:
+        return
+    if error.offset is not None:
+        start = error.offset
+    elif "end of input" in error.message:
+        start = max(len(parsed.sql.rstrip()) - 1, 0)
+    else:
+        start = statement_start(parsed.sql)
+    yield Finding(start, start + 1, f"invalid SQL: {error.message}",
+                  "fix the syntax; convguard checks nothing else in a query PostgreSQL rejects")
+
+
+@rule("CG003", "unresolved-column")
+def unresolved_column(query: ExtractedQuery, parsed: ParsedQuery, lineage: QueryLineage,
+                      context: RuleContext) -> Iterator[Finding]:
+    """A column or table reference resolves to nothing in the schema.
+
+    ## What it does
+    Resolves every column reference through aliases, subqueries and CTEs to a column of the schema
+    (the built-in booking schema, or the configured one) and reports references that resolve to
+    nothing: an unknown column, a missing FROM entry, an ambiguous name, or an unquoted camelCase
+    name that PostgreSQL folds to lower case. Queries that touch no table of the schema are not
+    judged (convguard makes no claim about tables it does not know).
+
+    ## Why is this bad?
+    PostgreSQL rejects the query (42703, 42P01, 42702). And a rule that cannot trace a column to
+    the schema cannot prove anything about it: convguard reports it instead of guessing.
+
+    ## Example
+    ```sql
+    SELECT l.appointmentBookedAt FROM "Lead" l
+    ```
+
+    ## Use instead
+    ```sql
+    SELECT l."appointmentBookedAt" FROM "Lead" l
+    ```
+    """
+    if not lineage.schema_tables:
+        return
+    seen: set[int] = set()
+    for problem in lineage.unresolved:
+        key = id(problem.node)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield at(problem.node, parsed.sql, f"unresolved reference {problem.reference}: "
+                 f"{problem.reason}", problem.hint or "use a column of the schema, qualified by a "
+                 "FROM alias; quote camelCase names")
+
+
+UNUSED_SUPPRESSION = Rule(
+    "CG002", "unused-suppression", None, kind="engine",
+    docstring='''A suppression comment suppresses nothing.
+
+    ## What it does
+    Reports a `-- convguard: ignore[CODE]` (SQL) or `// convguard-ignore CODE` (TypeScript)
+    comment whose code has no finding on its line.
+
+    ## Why is this bad?
+    A stale suppression hides the next real finding on that line, and misleads readers into
+    thinking a defect is known and accepted.
+
+    ## Example
+    ```sql
+    SELECT id FROM "Lead" -- convguard: ignore[CG104]
+    ```
+
+    ## Use instead
+    ```sql
+    SELECT id FROM "Lead"
+    ```
+    ''',
+)

@@ -1,0 +1,180 @@
+"""The generic rules (CG0xx, CG1xx) on small queries, positive and negative cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from convguard._check import check_source
+from convguard._config import Config
+from convguard._model import Diagnostic
+
+ROOT = "/virtual"
+
+
+def check(text: str, suffix: str = "sql", **settings: object) -> list[Diagnostic]:
+    config = Config(root=ROOT, **settings)  # type: ignore[arg-type]
+    result = check_source(f"{ROOT}/q.{suffix}", text, config=config)
+    assert not result.errors, result.errors
+    return list(result.diagnostics)
+
+
+def codes(text: str, suffix: str = "sql", **settings: object) -> list[str]:
+    return [d.code for d in check(text, suffix, **settings)]
+
+
+def ts(sql: str) -> str:
+    return f"export async function f(to: Date, from: Date, n: number, q: string) {{\n" \
+           f"  return prisma.$queryRaw`{sql}`;\n}}\n"
+
+
+# -- CG001 ---------------------------------------------------------------------------------------
+
+def test_invalid_sql_is_positioned_in_the_host_file() -> None:
+    text = ts('SELECT ${n},\n    FROM "Lead" l')
+    [diagnostic] = check(text, "ts")
+    assert diagnostic.code == "CG001"
+    assert (diagnostic.line, diagnostic.column) == (3, 5)
+    assert 'syntax error at or near "FROM"' in diagnostic.message
+
+
+def test_invalid_sql_at_end_of_input() -> None:
+    [diagnostic] = check("SELECT * FROM t WHERE")
+    assert diagnostic.code == "CG001" and diagnostic.line == 1
+
+
+def test_invalid_sql_stops_other_rules() -> None:
+    assert codes('SELECT , d."updatedAt" FROM "AIDraft" d WHERE d."updatedAt" > $1') == ["CG001"]
+
+
+# -- CG003 ---------------------------------------------------------------------------------------
+
+def test_unresolved_column_only_for_queries_touching_the_schema() -> None:
+    assert codes('SELECT x.foo FROM "Elsewhere" x') == []
+    assert codes('SELECT l.nope FROM "Lead" l') == ["CG003"]
+    [diagnostic] = check('SELECT l.appointmentBookedAt FROM "Lead" l')
+    assert diagnostic.column == 8
+    assert diagnostic.fix == 'unquoted identifiers fold to lower case: write "appointmentBookedAt"'
+
+
+# -- CG101 ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("sql", "fix"), [
+    ("SELECT d.id FROM \"AIDraft\" d WHERE d.\"createdAt\" > now() - interval '${n} days'",
+     "interval '1 day'"),
+    ("SELECT m.id FROM \"Message\" m WHERE m.body LIKE '%${q}%'", "'%' || ${q} || '%'"),
+    ('SELECT "${q}" FROM "Lead"', "identifiers cannot be parameters"),
+])
+def test_interpolation_inside_quotes(sql: str, fix: str) -> None:
+    text = ts(sql)
+    diagnostics = [d for d in check(text, "ts") if d.code == "CG101"]
+    assert len(diagnostics) == 1
+    diagnostic = diagnostics[0]
+    assert fix in (diagnostic.fix or "")
+    line = text.splitlines()[diagnostic.line - 1]
+    assert line[diagnostic.column - 1:].startswith("${")
+
+
+def test_interpolation_inside_a_comment() -> None:
+    assert "CG101" in codes(ts('SELECT 1 FROM "Lead" -- ${q}\n'), "ts")
+
+
+def test_real_parameters_are_not_flagged() -> None:
+    assert codes(ts("SELECT d.id FROM \"AIDraft\" d WHERE d.channel = ${q} "
+                    "AND d.\"createdAt\" > now() - (${n} * interval '1 day')"), "ts") == []
+
+
+# -- CG102 ---------------------------------------------------------------------------------------
+
+FLAGGED = [
+    "${to} - (${n} * interval '1 day')",
+    "${from} + interval '1 day'",
+    "interval '1 day' + ${from}",
+    "(${to}) - interval '7 days'",
+    "${to} - make_interval(days => ${n})",
+    "${to} - ${n} * interval '1 day'",
+    "${to} - '1 day'::interval",
+]
+FINE = [
+    "now() - (${n} * interval '1 day')",
+    "${to}::timestamp - (${n} * interval '1 day')",
+    "CAST(${to} AS timestamptz) - interval '1 day'",
+    "(${to}::timestamptz AT TIME ZONE 'UTC') - interval '1 day'",
+    "d.\"createdAt\" + (${n} * interval '1 day')",
+    "${n} + 1",
+]
+
+
+@pytest.mark.parametrize("expression", FLAGGED)
+def test_untyped_timestamp_operand_is_flagged(expression: str) -> None:
+    text = ts(f'SELECT d.id FROM "AIDraft" d WHERE d."createdAt" > {expression}')
+    found = [d for d in check(text, "ts") if d.code == "CG102"]
+    assert len(found) == 1, found
+    assert "node-postgres" in found[0].message and "::timestamptz" in (found[0].fix or "")
+
+
+@pytest.mark.parametrize("expression", FINE)
+def test_typed_or_numeric_operands_are_fine(expression: str) -> None:
+    text = ts(f'SELECT d.id FROM "AIDraft" d WHERE d."createdAt" > {expression}')
+    assert "CG102" not in codes(text, "ts")
+
+
+@pytest.mark.parametrize("expression", FLAGGED[:3])
+def test_typed_driver_is_silent(expression: str) -> None:
+    text = ts(f'SELECT d.id FROM "AIDraft" d WHERE d."createdAt" > {expression}')
+    assert "CG102" not in codes(text, "ts", driver="typed")
+
+
+def test_positional_parameters_of_a_sql_file() -> None:
+    sql = 'SELECT d.id FROM "AIDraft" d WHERE d."createdAt" > $1 - make_interval(days => $2)'
+    assert codes(sql) == ["CG102"]
+
+
+# -- CG103 ---------------------------------------------------------------------------------------
+
+def test_unsafe_raw_sql_only_when_built_from_values() -> None:
+    text = ("export async function f(id: string) {\n"
+            "  await prisma.$queryRawUnsafe('SELECT 1 FROM \"Lead\" WHERE id = ' + id);\n"
+            "  await prisma.$queryRawUnsafe('SELECT 1');\n}\n")
+    [diagnostic] = check(text, "ts")
+    assert diagnostic.code == "CG103" and diagnostic.line == 2
+    assert diagnostic.column == text.splitlines()[1].index("prisma") + 1
+
+
+# -- CG104 ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    'SELECT d.id FROM "AIDraft" d WHERE d."updatedAt" >= $1',
+    'SELECT d.id FROM "AIDraft" d WHERE $1 < d."updatedAt"',
+    'SELECT d.id FROM "AIDraft" d WHERE d."updatedAt" BETWEEN $1 AND $2',
+    'SELECT l.id FROM "Lead" l JOIN "AIDraft" d ON d."leadId" = l.id AND d."updatedAt" > $1',
+    'SELECT d.channel FROM "AIDraft" d GROUP BY 1 HAVING MAX(d."updatedAt") > $1',
+    'SELECT COUNT(*) FILTER (WHERE d."updatedAt" > $1) FROM "AIDraft" d',
+    'WITH x AS (SELECT d."updatedAt" AS at FROM "AIDraft" d) SELECT 1 FROM x WHERE x.at > $1',
+    'SELECT t.id FROM "Elsewhere" t WHERE t."updatedAt" > $1',
+])
+def test_window_on_updated_at_is_flagged(sql: str) -> None:
+    assert codes(sql) == ["CG104"]
+
+
+@pytest.mark.parametrize("sql", [
+    'SELECT d."updatedAt" FROM "AIDraft" d WHERE d."createdAt" > $1',
+    'SELECT CASE WHEN d."updatedAt" > $1 THEN 1 END FROM "AIDraft" d',
+    'SELECT d.id FROM "AIDraft" d WHERE d."updatedAt" IS NOT NULL',
+])
+def test_other_uses_of_updated_at_are_fine(sql: str) -> None:
+    assert codes(sql) == []
+
+
+def test_forbidden_columns_are_configurable() -> None:
+    sql = 'SELECT d.id FROM "AIDraft" d WHERE d."createdAt" > $1 AND d."updatedAt" > $1'
+    assert codes(sql, timestamp_columns_forbidden=("createdAt",)) == ["CG104"]
+    assert codes(sql, timestamp_columns_forbidden=()) == []
+
+
+# -- select / ignore -----------------------------------------------------------------------------
+
+def test_select_and_ignore_from_config() -> None:
+    sql = 'SELECT l.nope FROM "Lead" l WHERE l."updatedAt" > $1'
+    assert codes(sql) == ["CG003", "CG104"]
+    assert codes(sql, select=("CG1",)) == ["CG104"]
+    assert codes(sql, ignore=("CG104",)) == ["CG003"]

