@@ -409,6 +409,25 @@ def test_test_delegates_to_the_kit(capsys: pytest.CaptureFixture[str],
     args = seen["args"]
     assert (args.paths, args.scenarios, args.driver, args.dsn, args.format, args.config) == (
         ["a.ts::f", "q.sql"], ["s1", "s2"], "typed", "postgresql://x", "json", None)
+    assert (args.provider, args.verbose) == (None, False)
+
+
+def test_test_providers_are_the_kits() -> None:
+    from convguard.kit._providers import PROVIDERS
+
+    assert set(cli.TEST_PROVIDERS) == set(PROVIDERS)
+
+
+def test_test_real_kit_reports_usage_problems(capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    """The real kit, with nothing to run: exit 2 and a message, before any server starts."""
+    code, _, err = run(capsys, "test")
+    assert code == 2
+    assert_error(err, "no query to test")
+    path = write(tmp_path / "q.sql", CLEAN_SQL)
+    code, _, err = run(capsys, "test", f"{path}::nope")
+    assert code == 2
+    assert_error(err, "no query inside function 'nope'")
 
 
 def test_test_without_the_kit(capsys: pytest.CaptureFixture[str],

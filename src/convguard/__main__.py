@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 if __name__ == "__main__":
-    from convguard.cli import main
+    from convguard.cli import entry
 
-    raise SystemExit(main())
+    entry()
