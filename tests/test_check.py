@@ -186,3 +186,28 @@ def test_a_failing_rule_is_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPa
     assert "internal error in rule CG104" in result.errors[0].message
     ignoring = dataclasses.replace(PLAIN, ignore=("CG104",))
     assert check_source("/virtual/q.sql", "SELECT 1", config=ignoring).errors == ()
+
+
+def test_configured_prisma_schema_drives_lineage(tmp_path) -> None:
+    """``schema = "..."`` replaces the built-in schema: a column only the Prisma file has resolves."""
+    from pathlib import Path
+
+    from convguard._check import check_source
+    from convguard._config import parse_config
+
+    prisma = Path(__file__).parent.parent / "fixtures" / "prisma" / "schema.prisma"
+    sql = 'SELECT l.email FROM "Lead" l'
+    with_schema = parse_config({"schema": str(prisma)}, source="convguard.toml", root=str(tmp_path))
+    without = parse_config({}, source="convguard.toml", root=str(tmp_path))
+    assert [d.code for d in check_source("q.sql", sql, config=with_schema).diagnostics] == []
+    assert [d.code for d in check_source("q.sql", sql, config=without).diagnostics] == ["CG003"]
+
+
+def test_unreadable_configured_schema_is_an_error_not_a_traceback(tmp_path) -> None:
+    from convguard._check import check_source
+    from convguard._config import parse_config
+
+    config = parse_config({"schema": "missing/schema.prisma"}, source="convguard.toml",
+                          root=str(tmp_path))
+    result = check_source("q.sql", 'SELECT l.id FROM "Lead" l', config=config)
+    assert result.errors and "schema" in str(result.errors[0]).lower()

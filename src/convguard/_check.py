@@ -185,30 +185,16 @@ _CONFIGURED: dict[str, Schema | None] = {}
 
 
 def _configured_schema(config: Config) -> Schema | None:
-    """The ``schema = "..."`` Prisma file, read by a core Prisma reader when one is installed.
+    """The schema of the configuration's ``schema = "prisma/schema.prisma"`` (read once).
 
-    The reader (``convguard._prisma.parse_prisma_schema(text, path=...)``) must live in the core:
-    the conformance kit's copy cannot be imported here. Without it the built-in schema is used.
-    A configured file that cannot be read or parsed is an error (raised, so the file's check
-    reports it).
+    A configured file that cannot be read or parsed raises SchemaError, so the file's check reports
+    it with the path and line.
     """
     path = config.resolve(config.schema or "")
     if path not in _CONFIGURED:
-        schema = None
-        try:
-            from convguard import _prisma  # type: ignore[attr-defined]
-        except ImportError:
-            _prisma = None
-        reader = getattr(_prisma, "parse_prisma_schema", None)
-        if reader is not None:
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as error:
-                raise InputError(f"cannot read the schema: {error.strerror}", path=path,
-                                 hint="fix `schema = ...` in the configuration") from None
-            schema = reader(text, path=path)
-        _CONFIGURED[path] = schema
+        from convguard._prisma import schema_from_config
+
+        _CONFIGURED[path] = schema_from_config(path)
     return _CONFIGURED[path]
 
 

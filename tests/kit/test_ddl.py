@@ -23,7 +23,7 @@ import pytest
 
 from convguard._errors import SchemaError
 from convguard._schema import Column, EnumType, Index, Schema, Table, booking_schema
-from convguard.kit._ddl import (
+from convguard._ddl import (
     constraint_name,
     index_name,
     primary_key_name,
@@ -33,7 +33,7 @@ from convguard.kit._ddl import (
     schema_ddl,
     schema_for_tables,
 )
-from convguard.kit._prisma import schema_from_config
+from convguard._prisma import schema_from_config
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "prisma" / "schema.prisma"
 BOOKING_TABLES = ["Client", "EmailCampaign", "Lead", "AIDraft", "Message"]

@@ -8,8 +8,8 @@ import pytest
 
 from convguard._errors import SchemaError
 from convguard._schema import Column, EnumType, Index, booking_schema
-from convguard.kit._ddl import schema_for_tables
-from convguard.kit._prisma import parse_prisma_schema, schema_from_config
+from convguard._ddl import schema_for_tables
+from convguard._prisma import parse_prisma_schema, schema_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "prisma" / "schema.prisma"

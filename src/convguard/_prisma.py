@@ -50,7 +50,7 @@ from pathlib import Path
 
 from convguard._errors import SchemaError
 from convguard._schema import Column, EnumType, Index, Schema, Table
-from convguard.kit._ddl import quote_literal, render_type
+from convguard._ddl import quote_literal, render_type
 
 __all__ = ["parse_prisma_schema", "schema_from_config"]
 
