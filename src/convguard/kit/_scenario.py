@@ -1,0 +1,626 @@
+"""Scenario files: one ``.yaml``/``.yml``/``.json`` file, one scenario, checked against a schema.
+
+A scenario has a ``name``, a ``description``, ``params`` (profile roles), ``tables`` (table name
+-> rows) and, optionally, ``expected`` (result row key -> counts). Loading validates everything a
+database would otherwise reject later with a less helpful message - unknown keys, tables and
+columns, NOT NULL columns left out, repeated ids, dangling references, bad timestamps, unknown
+expected keys - and names the file, the line and what to do.
+
+YAML is read with a safe loader that does NOT turn unquoted timestamps into ``datetime`` values
+(PyYAML's implicit resolver would drop the ``Z`` and the milliseconds' meaning); every timestamp is
+parsed here, as UTC, to a naive ``datetime`` (``timestamp without time zone`` holds UTC, as Prisma
+stores it). Literal schema defaults (``'sms'``) are filled in so an oracle sees what the database
+will hold; function defaults (``CURRENT_TIMESTAMP``) are left to the database.
+
+Example:
+    >>> from convguard._schema import booking_schema
+    >>> text = '''
+    ... name: one-draft
+    ... params: {to: 2026-02-01T00:00:00Z}
+    ... tables:
+    ...   Client: [{id: c1}]
+    ...   Lead: [{id: l1, clientId: c1}]
+    ...   AIDraft: [{id: d1, leadId: l1, responseDisposition: EDITED}]
+    ... '''
+    >>> scenario = parse_scenario(text, path="s.yaml", schema=booking_schema())
+    >>> scenario.params["to"], scenario.dataset.rows("AIDraft")[0]["channel"]
+    ('2026-02-01T00:00:00Z', 'sms')
+    >>> parse_scenario("name: x\\ntables: {Lead: [{id: l1}]}", path="s.yaml",
+    ...                schema=booking_schema())
+    Traceback (most recent call last):
+    ...
+    convguard._errors.ScenarioError: s.yaml:2: table "Lead": row 1 leaves out NOT NULL column(s) clientId (hint: give clientId a value)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from convguard._dataset import Dataset
+from convguard._errors import ConvguardError, ScenarioError
+from convguard._schema import Column, Schema, Table
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "expected")
+
+#: A path inside the document: keys and list indexes, e.g. ``("tables", "Lead", 0, "id")``.
+DocPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ScenarioContract:
+    """What a profile adds to scenario validation (all optional, so the loader stays generic).
+
+    ``check_params`` raises :class:`ScenarioError` for bad params; ``expected_rows`` and
+    ``expected_fields`` list the keys ``expected`` may use (empty: anything goes).
+    """
+
+    role_names: tuple[str, ...] = ()
+    check_params: Callable[[Mapping[str, Any]], object] | None = None
+    expected_rows: tuple[str, ...] = ()
+    expected_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One loaded, validated scenario.
+
+    ``expected`` is None when the profile oracle decides; ``lines`` maps document paths to their
+    1-based line in the file (for reports that point at a row or an expected count).
+    """
+
+    name: str
+    description: str
+    path: str
+    params: Mapping[str, Any]
+    dataset: Dataset
+    expected: Mapping[str, Mapping[str, int]] | None
+    lines: Mapping[DocPath, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, *doc_path: Any) -> int | None:
+        """The line of a document path (the nearest enclosing one that has a line)."""
+        path = tuple(doc_path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+def _yaml_loader() -> type:
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class ScenarioLoader(base):  # type: ignore[misc, valid-type]
+        """SafeLoader without the implicit timestamp resolver (timestamps stay text)."""
+
+    ScenarioLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return ScenarioLoader
+
+
+_LOADER: type | None = None
+
+
+def _loader() -> type:
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = _yaml_loader()
+    return _LOADER
+
+
+def _walk_lines(node: Any, path: DocPath, lines: dict[DocPath, int], source: str) -> None:
+    """Record the line of every mapping key and sequence item; refuse repeated keys."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ScenarioError(
+                    f"key {key!r} appears twice in the same mapping (first on line {seen[key]})",
+                    path=source, line=line, hint="remove or rename one of them")
+            seen[key] = line
+            lines[(*path, key)] = line
+            _walk_lines(value_node, (*path, key), lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _walk_lines(item, (*path, index), lines, source)
+
+
+def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
+    """Parse one scenario document (YAML, or JSON, which YAML reads too) with its line map.
+
+    Example:
+        >>> data, lines = read_document("a: 1\\nb:\\n  - 2026-01-01T00:00:00Z\\n", path="x.yaml")
+        >>> data, lines[("b", 0)]
+        ({'a': 1, 'b': ['2026-01-01T00:00:00Z']}, 3)
+    """
+    import yaml
+
+    lines: dict[DocPath, int] = {}
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError("the file is empty", path=path, line=1,
+                                hint="write name, params and tables (see DESIGN.md)")
+        lines[()] = node.start_mark.line + 1
+        _walk_lines(node, (), lines, path)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        if path.endswith(".json"):
+            return _read_json(text, path=path), {}
+        problem = error.problem or error.context or "invalid YAML"
+        raise ScenarioError(f"cannot parse the file: {problem}", path=path,
+                            line=mark.line + 1 if mark else None,
+                            hint="one scenario per file, as a YAML mapping") from None
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"cannot parse the file: {error}", path=path) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _read_json(text: str, *, path: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ScenarioError(f"invalid JSON: {error.msg}", path=path, line=error.lineno,
+                            hint="fix the JSON syntax") from None
+
+
+# Values -------------------------------------------------------------------------------------------
+
+_PRECISION = re.compile(r"\((\d+)\)")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 text (``Z`` or an offset converted to UTC; none means UTC) -> naive UTC datetime.
+
+    Raises ValueError for anything else (the caller words the error with a line).
+
+    Example:
+        >>> parse_timestamp("2026-01-31T19:00:00.000-05:00")
+        datetime.datetime(2026, 2, 1, 0, 0)
+        >>> parse_timestamp("2026-01-10")
+        datetime.datetime(2026, 1, 10, 0, 0)
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp ({error})") from None
+    else:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def column_family(schema: Schema, column: Column) -> str:
+    """A coarse family of a column type: timestamp, timestamptz, date, text, integer, number,
+    boolean, json, enum, array or other.
+
+    Example:
+        >>> from convguard._schema import booking_schema
+        >>> s = booking_schema()
+        >>> column_family(s, s.table("Lead").column("createdAt")), column_family(
+        ...     s, s.table("AIDraft").column("responseDisposition"))
+        ('timestamp', 'enum')
+    """
+    type_name = column.type.strip()
+    if type_name.endswith("[]"):
+        return "array"
+    if schema.enum(type_name) is not None:
+        return "enum"
+    base = _PRECISION.sub("", type_name.lower()).strip()
+    if base in ("timestamptz", "timestamp with time zone"):
+        return "timestamptz"
+    if base in ("timestamp", "timestamp without time zone"):
+        return "timestamp"
+    if base == "date":
+        return "date"
+    if base in ("text", "varchar", "character varying", "char", "character", "uuid", "citext",
+                "bpchar", "name"):
+        return "text"
+    if base in ("integer", "int", "int2", "int4", "int8", "bigint", "smallint", "serial",
+                "bigserial", "smallserial"):
+        return "integer"
+    if base in ("numeric", "decimal", "real", "double precision", "float4", "float8", "money"):
+        return "number"
+    if base in ("boolean", "bool"):
+        return "boolean"
+    if base in ("json", "jsonb"):
+        return "json"
+    return "other"
+
+
+def literal_default(default: str | None) -> tuple[bool, Any]:
+    """``(True, value)`` for a literal default (``'sms'``, ``0``, ``true``, ``'A'::"Enum"``);
+    ``(False, None)`` for a function default the database computes (``CURRENT_TIMESTAMP``).
+
+    Example:
+        >>> literal_default("'it''s'"), literal_default("CURRENT_TIMESTAMP")
+        ((True, "it's"), (False, None))
+        >>> literal_default("'AI_AUTO_SEND'::\\"CampaignResponseMode\\""), literal_default("42")
+        ((True, 'AI_AUTO_SEND'), (True, 42))
+    """
+    if default is None:
+        return False, None
+    text = default.strip()
+    quoted = re.fullmatch(r"'((?:[^']|'')*)'(?:::[\w\" ]+(?:\(\d+\))?)?", text)
+    if quoted:
+        return True, quoted.group(1).replace("''", "'")
+    if re.fullmatch(r"-?\d+", text):
+        return True, int(text)
+    if re.fullmatch(r"-?\d+\.\d*", text):
+        return True, float(text)
+    if text.lower() in ("true", "false"):
+        return True, text.lower() == "true"
+    if text.upper() == "NULL":
+        return True, None
+    return False, None
+
+
+def _precision_of(column: Column) -> int:
+    match = _PRECISION.search(column.type)
+    return int(match.group(1)) if match else 6
+
+
+class _Problem(Exception):
+    """A value problem; the caller adds the file, line and hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def convert_value(schema: Schema, column: Column, value: Any) -> Any:
+    """A scenario value converted to the Python value the column holds (raises ``_Problem``)."""
+    if value is None:
+        if not column.nullable:
+            raise _Problem(f"column {column.name} is NOT NULL", f"give {column.name} a value")
+        return None
+    family = column_family(schema, column)
+    if family in ("timestamp", "timestamptz"):
+        try:
+            moment = parse_timestamp(value)
+        except ValueError as error:
+            raise _Problem(f"{column.name}: {error}",
+                           "write e.g. \"2026-01-10T09:30:00.000Z\" (Z = UTC)") from None
+        digits = _precision_of(column)
+        if moment.microsecond % (10 ** (6 - digits)):
+            raise _Problem(f"{column.name}: {value!r} is finer than {column.type} keeps "
+                           f"({digits} fractional digits)",
+                           "round the value; the database would round it, the oracle would not")
+        return moment.replace(tzinfo=UTC) if family == "timestamptz" else moment
+    if family == "date":
+        try:
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            raise _Problem(f"{column.name}: {value!r} is not a date", "write e.g. 2026-01-10") \
+                from None
+    if family == "text":
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise _Problem(f"{column.name}: expected text, got {value!r}", "quote the value")
+        return str(value)
+    if family == "enum":
+        allowed = schema.enum(column.type).values  # type: ignore[union-attr]
+        if value not in allowed:
+            raise _Problem(f"{column.name}: {value!r} is not a value of enum {column.type}",
+                           f"use one of: {', '.join(allowed)}")
+        return value
+    if family == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Problem(f"{column.name}: expected an integer, got {value!r}")
+        return value
+    if family == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Problem(f"{column.name}: expected a number, got {value!r}")
+        return value
+    if family == "boolean":
+        if not isinstance(value, bool):
+            raise _Problem(f"{column.name}: expected true or false, got {value!r}")
+        return value
+    if family == "array" and not isinstance(value, list):
+        raise _Problem(f"{column.name}: expected a list, got {value!r}")
+    return value
+
+
+# Validation ---------------------------------------------------------------------------------------
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}? known: {', '.join(known)}"
+    return f"known: {', '.join(known)}"
+
+
+class _Validator:
+    def __init__(self, path: str, lines: Mapping[DocPath, int], schema: Schema) -> None:
+        self.path = path
+        self.lines = lines
+        self.schema = schema
+
+    def line(self, *doc_path: Any) -> int | None:
+        path = tuple(doc_path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def error(self, message: str, *doc_path: Any, hint: str | None = None) -> ScenarioError:
+        return ScenarioError(message, path=self.path, line=self.line(*doc_path), hint=hint)
+
+    def rows(self, tables: Any) -> dict[str, tuple[dict[str, Any], ...]]:
+        if not isinstance(tables, Mapping):
+            raise self.error("tables must map a table name to a list of rows", "tables",
+                             hint="write tables:\\n  Lead:\\n    - {id: l1, ...}")
+        converted: dict[str, tuple[dict[str, Any], ...]] = {}
+        for table_name, rows in tables.items():
+            table = self.schema.table(table_name) if self.schema.has_table(str(table_name)) \
+                else None
+            if table is None:
+                raise self.error(f"unknown table {table_name!r}", "tables", table_name,
+                                 hint=_suggest(str(table_name), (t.name for t in
+                                                                 self.schema.tables)))
+            if rows is None:
+                rows = []
+            if not isinstance(rows, list):
+                raise self.error(f"table {table_name!r} must hold a list of rows",
+                                 "tables", table_name, hint="write each row as - {column: value}")
+            converted[table.name] = tuple(self.row(table, row, index)
+                                          for index, row in enumerate(rows))
+        self.check_keys(converted)
+        return converted
+
+    def row(self, table: Table, row: Any, index: int) -> dict[str, Any]:
+        where = ("tables", table.name, index)
+        if not isinstance(row, Mapping):
+            raise self.error(f"table \"{table.name}\": row {index + 1} is not a mapping", *where,
+                             hint="write each row as - {column: value}")
+        result: dict[str, Any] = {}
+        for name, value in row.items():
+            if not table.has_column(str(name)):
+                raise self.error(f"table \"{table.name}\" has no column {name!r}", *where, name,
+                                 hint=_suggest(str(name), table.column_names))
+            try:
+                result[name] = convert_value(self.schema, table.column(name), value)
+            except _Problem as problem:
+                raise self.error(f"table \"{table.name}\": {problem.message}", *where, name,
+                                 hint=problem.hint) from None
+        missing = []
+        for column in table.columns:
+            if column.name in result:
+                continue
+            is_literal, default = literal_default(column.default)
+            if is_literal:
+                result[column.name] = default
+            elif column.default is not None:
+                continue  # a function default: the database fills it in
+            elif column.nullable:
+                result[column.name] = None
+            else:
+                missing.append(column.name)
+        if missing:
+            names = ", ".join(missing)
+            raise self.error(f"table \"{table.name}\": row {index + 1} leaves out NOT NULL "
+                             f"column(s) {names}", *where, hint=f"give {names} a value")
+        return result
+
+    def check_keys(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Primary keys and unique columns are unique; references point at a scenario row."""
+        for table_name, rows in tables.items():
+            table = self.schema.table(table_name)
+            key_columns = [c.name for c in table.columns if c.primary_key]
+            unique_sets = ([tuple(key_columns)] if key_columns else []) + [
+                (c.name,) for c in table.columns if c.unique and not c.primary_key]
+            for columns in unique_sets:
+                seen: dict[tuple[Any, ...], int] = {}
+                for index, row in enumerate(rows):
+                    value = tuple(row.get(c) for c in columns)
+                    if any(v is None for v in value):
+                        continue
+                    if value in seen:
+                        shown = value[0] if len(value) == 1 else value
+                        raise self.error(
+                            f"table \"{table_name}\": {'/'.join(columns)} {shown!r} is used by "
+                            f"rows {seen[value] + 1} and {index + 1}",
+                            "tables", table_name, index, columns[0],
+                            hint="give every row its own " + "/".join(columns))
+                    seen[value] = index
+        for table_name, rows in tables.items():
+            table = self.schema.table(table_name)
+            for column in table.columns:
+                if column.references is None:
+                    continue
+                target_table, target_column = column.references
+                targets = {row.get(target_column) for row in tables.get(target_table, ())}
+                for index, row in enumerate(rows):
+                    reference = row.get(column.name)
+                    if reference is not None and reference not in targets:
+                        raise self.error(
+                            f"table \"{table_name}\": {column.name} {reference!r} refers to no "
+                            f"\"{target_table}\" row of this scenario",
+                            "tables", table_name, index, column.name,
+                            hint=f"add a {target_table} row with {target_column}: {reference}")
+
+    def expected(self, expected: Any, contract: ScenarioContract) -> dict[str, dict[str, int]]:
+        if not isinstance(expected, Mapping):
+            raise self.error("expected must map a result key to counts", "expected",
+                             hint="write expected:\\n  sms-EDITED: {booked: 1}")
+        result: dict[str, dict[str, int]] = {}
+        for key, counts in expected.items():
+            if contract.expected_rows and key not in contract.expected_rows:
+                raise self.error(f"unknown expected key {key!r}", "expected", key,
+                                 hint=_suggest(str(key), contract.expected_rows))
+            if counts is None:
+                counts = {}
+            if not isinstance(counts, Mapping):
+                raise self.error(f"expected {key!r} must map count names to numbers",
+                                 "expected", key, hint="write e.g. {booked: 1, notBooked: 2}")
+            for name, count in counts.items():
+                if contract.expected_fields and name not in contract.expected_fields:
+                    raise self.error(f"unknown count {name!r} in expected {key!r}",
+                                     "expected", key, name,
+                                     hint=_suggest(str(name), contract.expected_fields)
+                                     + " (derived values such as eligible are computed)")
+                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                    raise self.error(f"expected {key}.{name} must be a non-negative integer, "
+                                     f"not {count!r}", "expected", key, name)
+            result[str(key)] = dict(counts)
+        return result
+
+    def params(self, params: Any, contract: ScenarioContract) -> dict[str, Any]:
+        if params is None:
+            return {}
+        if not isinstance(params, Mapping):
+            raise self.error("params must map role names to values", "params",
+                             hint="write params:\\n  to: 2026-02-01T00:00:00Z")
+        if contract.role_names:
+            for name in params:
+                if name not in contract.role_names:
+                    raise self.error(f"unknown parameter {name!r}", "params", name,
+                                     hint=_suggest(str(name), contract.role_names))
+        if contract.check_params is not None:
+            try:
+                contract.check_params(params)
+            except ConvguardError as error:
+                named = [n for n in params if re.search(rf"\b{re.escape(str(n))}\b",
+                                                        error.message)]
+                raise self.error(error.message, "params", *(named[:1]),
+                                 hint=error.hint) from None
+        return dict(params)
+
+
+def parse_scenario(text: str, *, path: str, schema: Schema,
+                   contract: ScenarioContract | None = None) -> Scenario:
+    """Validate one scenario document's text into a :class:`Scenario` (see the module example)."""
+    contract = contract or ScenarioContract()
+    data, lines = read_document(text, path=path)
+    check = _Validator(path, lines, schema)
+    if not isinstance(data, Mapping):
+        raise check.error("a scenario file holds one mapping (name, params, tables, expected)",
+                          hint="see DESIGN.md, Scenario files")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise check.error(f"unknown key {key!r}", key,
+                              hint=_suggest(str(key), TOP_LEVEL_KEYS))
+    name = data.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name.strip():
+        raise check.error("name must be a non-empty string", "name")
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise check.error("description must be a string", "description")
+    if "tables" not in data:
+        raise check.error("the scenario has no tables", hint="add tables: with rows per table")
+    tables = check.rows(data["tables"])
+    params = check.params(data.get("params"), contract)
+    expected = check.expected(data["expected"], contract) if data.get("expected") is not None \
+        else None
+    return Scenario(name=name.strip(), description=description.strip(), path=path,
+                    params=params, dataset=Dataset(tables), expected=expected, lines=lines)
+
+
+def dataset_from_tables(tables: Mapping[str, Sequence[Mapping[str, Any]]], schema: Schema, *,
+                        path: str = "<tables>") -> Dataset:
+    """Rows as a scenario writes them (ISO timestamps, defaults left out), checked and converted.
+
+    Example:
+        >>> from convguard._schema import booking_schema
+        >>> data = dataset_from_tables({"Client": [{"id": "c1"}]}, booking_schema())
+        >>> data.rows("Client")
+        ({'id': 'c1'},)
+    """
+    return Dataset(_Validator(path, {}, schema).rows(tables))
+
+
+def load_scenario(path: str | os.PathLike[str], *, schema: Schema,
+                  contract: ScenarioContract | None = None) -> Scenario:
+    """Read and validate one scenario file."""
+    name = os.fspath(path)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"cannot read the scenario: {error.strerror}", path=name) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("the scenario is not UTF-8 text", path=name) from None
+    return parse_scenario(text, path=name, schema=schema, contract=contract)
+
+
+def scenario_files(dirs_or_files: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """Scenario files under the given folders (recursively) and the files given, sorted."""
+    found: set[str] = set()
+    for entry in dirs_or_files:
+        name = os.fspath(entry)
+        if os.path.isdir(name):
+            for folder, _dirs, files in os.walk(name):
+                found.update(os.path.join(folder, f) for f in files
+                             if f.endswith(SCENARIO_SUFFIXES) and not f.startswith("."))
+        elif os.path.isfile(name):
+            found.add(name)
+        else:
+            raise ScenarioError("no such scenario file or folder", path=name,
+                                hint="check the --scenarios path or the scenarios setting")
+    return tuple(sorted(os.path.normpath(f) for f in found))
+
+
+def load_scenarios(dirs_or_files: Iterable[str | os.PathLike[str]] | str, *,
+                   schema: Schema | None = None,
+                   contract: ScenarioContract | None = None) -> tuple[Scenario, ...]:
+    """Every scenario under the given folders/files, sorted by path, with unique names.
+
+    ``schema`` defaults to the built-in booking schema (convguard's first profile).
+    """
+    if isinstance(dirs_or_files, (str, os.PathLike)):
+        dirs_or_files = [dirs_or_files]
+    if schema is None:
+        from convguard._schema import booking_schema
+
+        schema = booking_schema()
+    scenarios = tuple(load_scenario(path, schema=schema, contract=contract)
+                      for path in scenario_files(dirs_or_files))
+    names: dict[str, str] = {}
+    for scenario in scenarios:
+        if scenario.name in names:
+            raise ScenarioError(f"scenario name {scenario.name!r} is also used by "
+                                f"{names[scenario.name]}", path=scenario.path,
+                                line=scenario.line_of("name"), hint="give each scenario its own name")
+        names[scenario.name] = scenario.path
+    return scenarios
+
+
+__all__ = [
+    "SCENARIO_SUFFIXES", "Scenario", "ScenarioContract", "column_family", "convert_value",
+    "dataset_from_tables",
+    "literal_default", "load_scenario", "load_scenarios", "parse_scenario", "parse_timestamp",
+    "read_document", "scenario_files",
+]
