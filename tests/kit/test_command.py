@@ -125,3 +125,18 @@ def test_through_the_cli(capsys, monkeypatch, dsn: str) -> None:
                  str(ONE_SCENARIO), "--dsn", dsn])
     assert code == 0
     assert "1 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_without_configured_scenarios_the_profile_runs_its_packaged_set(capsys, tmp_path: Path,
+                                                                       monkeypatch,
+                                                                       dsn: str) -> None:
+    """An application repository gets the booking scenarios that ship inside the package."""
+    (tmp_path / "q.sql").write_text((ROOT / "fixtures" / "queries" / "booking_conversion.sql")
+                                    .read_text())
+    (tmp_path / "convguard.toml").write_text(
+        '[[query]]\npath = "q.sql"\nprofile = "booking-conversion"\n')
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, dsn=dsn)
+    count = len(list(SCENARIOS.glob("*.yaml")))
+    assert (code, err) == (0, "")
+    assert f"{count} passed, 0 failed (1 query x {count} scenarios" in out

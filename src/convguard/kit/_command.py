@@ -178,6 +178,11 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
         return tuple(display_path(config.resolve(s)) for s in target.query_config.scenarios)
     if config.scenarios:
         return tuple(display_path(config.resolve(s)) for s in config.scenarios)
+    builtin = _profile_of(target).builtin_scenarios
+    if builtin is not None:
+        # The profile's own scenario set ships with convguard: an application repository can
+        # test its query against the semantics without copying fixtures.
+        return (builtin,)
     raise ConfigError("no scenarios to run", path=config.source,
                       hint='pass --scenarios DIR or set scenarios = ["..."] in convguard.toml')
 

@@ -43,6 +43,15 @@ class ProfileKit:
     oracle: Callable[[Dataset, Mapping[str, Any]], Any]
     cells: Callable[[Any], Mapping[str, Mapping[str, Any]]]
     row_label: str = "row"
+    builtin_scenarios: str | None = None
+
+
+def _packaged(*parts: str) -> str | None:
+    """A folder shipped inside the package (``convguard/data/...``), if this install has it."""
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", *parts)
+    return folder if os.path.isdir(folder) else None
 
 
 def _booking_conversion() -> ProfileKit:
@@ -80,6 +89,7 @@ def _booking_conversion() -> ProfileKit:
         oracle=oracle,
         cells=cells,
         row_label="bucket",
+        builtin_scenarios=_packaged("booking_conversion", "scenarios"),
     )
 
 

@@ -1,0 +1,1 @@
+../../../../fixtures/queries/booking_conversion.sql
