@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from convguard._errors import ConvguardError, InputError, SelectorError
+from convguard._paths import display_path, split_selector
 
 if TYPE_CHECKING:
     from convguard._config import Config
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_selector(text: str) -> tuple[str, str | None]:
-    """Split ``PATH::FUNCTION`` into the path and the function (None without ``::``).
+    """Split ``PATH::FUNCTION``; a malformed selector is a usage error.
 
     Example:
         >>> parse_selector("actions/a.ts::getStats")
@@ -133,20 +134,10 @@ def parse_selector(text: str) -> tuple[str, str | None]:
         >>> parse_selector("q.sql")
         ('q.sql', None)
     """
-    if "::" not in text:
-        return text, None
-    path, _, function = text.rpartition("::")
-    if not path or not function.strip():
-        raise UsageError(f"invalid selector {text!r}", hint="write PATH or PATH::FUNCTION")
-    return path, function.strip()
-
-
-def display_path(path: str) -> str:
-    """A path as the user should read it: relative to the current folder when inside it."""
-    if not os.path.isabs(path):
-        return os.path.normpath(path)
-    relative = os.path.relpath(path)
-    return path if relative.startswith(os.pardir) else relative
+    try:
+        return split_selector(text)
+    except SelectorError as error:
+        raise UsageError(error.message, hint=error.hint) from None
 
 
 def _supported_suffixes() -> frozenset[str]:

@@ -74,7 +74,8 @@ def load_query(path_or_selector: str, *, function: str | None = None) -> Extract
     """
     from convguard._config import find_config
     from convguard._errors import SelectorError
-    from convguard.kit._command import Target, select_queries, split_selector
+    from convguard._paths import split_selector
+    from convguard.kit._command import Target, select_queries
 
     path, selected = split_selector(path_or_selector)
     queries, _ = select_queries(Target(path, function or selected, find_config(path)))

@@ -36,6 +36,7 @@ from convguard._errors import (
     SelectorError,
 )
 from convguard._model import ExtractedQuery
+from convguard._paths import display_path, split_selector
 from convguard._schema import Schema
 from convguard.kit._profile_kit import ProfileKit, profile_kit
 from convguard.kit._runner import (
@@ -47,23 +48,6 @@ from convguard.kit._runner import (
 from convguard.kit._scenario import Scenario, load_scenarios
 
 DATABASE_URL_ENV = "CONVGUARD_DATABASE_URL"
-
-
-def split_selector(text: str) -> tuple[str, str | None]:
-    """``PATH::FUNCTION`` -> (path, function); a plain path has no function."""
-    if "::" not in text:
-        return text, None
-    path, _, function = text.rpartition("::")
-    if not path or not function.strip():
-        raise SelectorError(f"invalid selector {text!r}", hint="write PATH or PATH::FUNCTION")
-    return path, function.strip()
-
-
-def display_path(path: str) -> str:
-    """A path relative to the current folder when inside it."""
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute)
-    return absolute if relative.startswith(os.pardir) else relative
 
 
 @dataclass(frozen=True)
@@ -305,6 +289,6 @@ def _print_error(error: ConvguardError, err: TextIO) -> None:
         err.write(f"  hint: {error.hint}\n")
 
 
-__all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target", "display_path",
-           "plan_queries", "run_plans", "run_test_command", "server_choice", "split_selector",
+__all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target",
+           "plan_queries", "run_plans", "run_test_command", "server_choice",
            "targets_from"]
