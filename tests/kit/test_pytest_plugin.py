@@ -1,4 +1,4 @@
-"""The pytest plugin, run by pytester in subprocesses: collection, ids, failures, xdist."""
+"""The pytest plugin, run by pytester: collection, ids, failures, xdist (in a subprocess)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def _plugin_args() -> list[str]:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """An inner pytest run, in this process (an interpreter start per run would cost ~1 s)."""
+    return pytester.runpytest_inprocess(*_plugin_args(), "-p", "no:cacheprovider", *args)
+
+
+def run_subprocess(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """An inner pytest run in its own process: xdist workers must start their own servers."""
     return pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", *args,
                                          timeout=300)
 
@@ -83,7 +89,7 @@ def test_a_failing_scenario_shows_the_bucket_table(pytester: pytest.Pytester) ->
 
 def test_a_bad_scenario_is_a_clear_item_failure(pytester: pytest.Pytester) -> None:
     project(pytester, {"bad.yaml": "name: bad\ntables:\n  Lead:\n    - {id: l1}\n"})
-    result = run(pytester, "scenarios")
+    result = run_subprocess(pytester, "scenarios")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*bad.yaml:4: table \"Lead\": row 1 leaves out NOT NULL*",
                                  "*hint: give clientId a value*"])
@@ -102,7 +108,7 @@ def test_only_files_inside_configured_scenario_folders(pytester: pytest.Pytester
 
 
 def test_xdist_workers_each_get_their_own_server(pytester: pytest.Pytester) -> None:
-    result = run(pytester, str(SCENARIOS), "--rootdir", str(ROOT), "-n", "2", "-q")
+    result = run_subprocess(pytester, str(SCENARIOS), "--rootdir", str(ROOT), "-n", "2", "-q")
     result.assert_outcomes(passed=2 * SCENARIO_COUNT)
 
 
