@@ -34,6 +34,7 @@ CHECK_FORMATS = ("text", "json", "sarif", "github")  # == convguard.report.FORMA
 PLAIN_FORMATS = ("text", "json")
 TEST_DRIVERS = ("node-postgres", "typed")
 TEST_PROVIDERS = ("embedded", "system", "url", "docker")  # == the kit's providers (tested)
+TEST_EXAMPLES = 40  # == convguard.kit._differential.DEFAULT_EXAMPLES (tested)
 DEBUG_ENV = "CONVGUARD_DEBUG"
 # Folders a directory walk never enters: dependencies, VCS data, caches.
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "dist", "build", "coverage"})
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--format", choices=PLAIN_FORMATS, default="text")
     test.add_argument("--config", metavar="FILE", help="use this configuration file")
     test.add_argument("-v", "--verbose", action="store_true", help="also show passing scenarios")
+    test.add_argument("--examples", type=int, default=TEST_EXAMPLES, metavar="N",
+                      help="generated datasets per query, checked against the profile oracle "
+                           f"and metamorphic relations (default: {TEST_EXAMPLES}; 0 skips)")
+    test.add_argument("--seed", type=int, default=0, metavar="N",
+                      help="seed of the generated datasets (default: 0)")
 
     extract = commands.add_parser(
         "extract", parents=[common], help="print the SQL of a file's queries and its parameters",
@@ -118,6 +124,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="With no CODE, list every rule; with a CODE, print its documentation.")
     rule.add_argument("code", nargs="?", metavar="CODE")
     rule.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+
+    mutate = commands.add_parser(
+        "mutate", parents=[common], help="mutation score: does the suite catch small defects?",
+        description="Make mutants of each query (sqlglot tree transforms) and run the whole "
+                    "suite on every one: static rules, scenarios, metamorphic relations, "
+                    "generated datasets. With no PATH, mutate the queries declared in the "
+                    "configuration. Exit 0 score >= --min-score, 1 below, 2 could not run.")
+    mutate.add_argument("paths", nargs="*", metavar="PATH[::FUNCTION]")
+    mutate.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    mutate.add_argument("--min-score", type=float, default=1.0, metavar="X",
+                        help="lowest passing score, killed / (total - equivalent) (default: 1.0)")
+    mutate.add_argument("--examples", type=int, metavar="N",
+                        help="generated datasets per run (default: as convguard test; 0 skips)")
+    mutate.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the generated datasets (default: 0)")
+    mutate.add_argument("--operators", action="append", metavar="CODE[,CODE]",
+                        help="only these mutation operators (ROR, LCR, CDR, ...)")
+    mutate.add_argument("--scenarios", action="append", default=[], metavar="DIR",
+                        help="a folder (or file) of scenarios; repeatable")
+    mutate.add_argument("--driver", choices=TEST_DRIVERS,
+                        help="how parameters are bound (default: the configuration's driver)")
+    mutate.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
+    mutate.add_argument("--provider", choices=TEST_PROVIDERS,
+                        help="where the throwaway server comes from (default: embedded)")
+    mutate.add_argument("--config", metavar="FILE", help="use this configuration file")
+    mutate.add_argument("-v", "--verbose", action="store_true",
+                        help="also show killed and equivalent mutants")
+    mutate.add_argument("--exhaustive", action="store_true",
+                        help="run every scenario on every mutant (list all that kill it)")
     return parser
 
 
@@ -481,9 +516,23 @@ def command_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(run_test_command(args, out))
 
 
+def command_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    for selector in args.paths:
+        parse_selector(selector)
+    try:
+        from convguard.kit._mutate_command import run_mutate_command
+    except ImportError as error:
+        raise ConvguardError(
+            f"the conformance kit cannot be loaded: {error}",
+            hint="install convguard with its dependencies (pip install convguard)",
+        ) from None
+    return int(run_mutate_command(args, out))
+
+
 COMMANDS = {
     "check": command_check,
     "test": command_test,
+    "mutate": command_mutate,
     "extract": command_extract,
     "rule": command_rule,
 }

@@ -229,10 +229,11 @@ def server_choice(dsn: str | None, provider: str | None, config: Config | None) 
 
 
 def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
-              dsn: str | None = None) -> list[ScenarioResult]:
+              dsn: str | None = None, after: Any = None) -> list[ScenarioResult]:
     """Run every planned query against its scenarios on one server (started and stopped here).
 
     Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing.
+    ``after(bench, results)``, if given, runs on the same server before it stops.
     """
     from convguard.kit._runner import Workbench
 
@@ -248,6 +249,8 @@ def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
             outcome = bench.run_scenario([planned[i].plan for i in indexes], scenario)
             for index, result in zip(indexes, outcome):
                 results[(index, scenario.path)] = result
+        if after is not None:
+            after(bench, [results[key] for key in sorted(results)])
     return [results[key] for key in sorted(results)]
 
 
@@ -263,7 +266,13 @@ def run_test_command(args: Any, out: TextIO) -> int:
             scenarios=list(getattr(args, "scenarios", None) or ()))
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
-        results = run_plans(planned, provider=provider, dsn=dsn)
+        generated = None
+        if (getattr(args, "examples", 0) or 0) > 0:  # generated datasets and relations
+            from convguard.kit._differential import GeneratedChecks
+
+            generated = GeneratedChecks([item.plan for item in planned], examples=args.examples,
+                                        seed=getattr(args, "seed", 0) or 0)
+        results = run_plans(planned, provider=provider, dsn=dsn, after=generated)
     except ConvguardError as error:
         _print_error(error, sys.stderr)
         if output_format == "json":
@@ -275,11 +284,15 @@ def run_test_command(args: Any, out: TextIO) -> int:
 
     elapsed = time.perf_counter() - started
     if output_format == "json":
-        out.write(format_json(results, elapsed_s=elapsed))
+        text = format_json(results, elapsed_s=elapsed)
+        out.write(generated.merge_json(text) if generated else text)
     else:
         out.write(format_text(results, elapsed_s=elapsed,
                               verbose=bool(getattr(args, "verbose", False))))
-    return 0 if all(result.passed for result in results) else 1
+        if generated:
+            out.write(generated.format_text())
+    passed = all(result.passed for result in results) and (not generated or generated.passed)
+    return 0 if passed else 1
 
 
 def _print_error(error: ConvguardError, err: TextIO) -> None:
