@@ -522,3 +522,16 @@ def test_process_usage_and_rule() -> None:
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     completed = convguard("rule")
     assert completed.returncode == 0 and completed.stdout.startswith("code")
+
+
+def test_bench_subcommand_reports_the_json_keys(capsys) -> None:
+    """``convguard bench`` is wired to the kit: a tiny tenant, no advice, json out."""
+    import json
+
+    sql = str(Path(__file__).parent.parent / "fixtures" / "queries" / "booking_conversion.sql")
+    code = main(["bench", "--leads", "500", "--no-advise", "--format", "json", sql])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    text = json.dumps(document)
+    for key in ("leads", "drafts", "messages", "seed_rows_per_s", "query_ms"):
+        assert f'"{key}"' in text

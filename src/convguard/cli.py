@@ -153,6 +153,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also show killed and equivalent mutants")
     mutate.add_argument("--exhaustive", action="store_true",
                         help="run every scenario on every mutant (list all that kill it)")
+
+    bench = commands.add_parser(
+        "bench", parents=[common], help="scale: seed a production-size tenant and time the query",
+        description="Seed a synthetic tenant mix of --leads leads in a throwaway PostgreSQL, run "
+                    "each query three times as the application binds it and report the median, "
+                    "the plan's costliest nodes and measured index advice. With no PATH, bench "
+                    "the queries declared in the configuration.",
+    )
+    bench.add_argument("paths", nargs="*", metavar="PATH[::FUNCTION]")
+    bench.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    bench.add_argument("--leads", type=int, metavar="N", help="leads to seed (default 100000)")
+    bench.add_argument("--sizes", metavar="N,N,...",
+                       help="several sizes, e.g. 10000,100000,1000000: how the time grows")
+    bench.add_argument("--no-advise", dest="advise", action="store_false",
+                       help="skip the index advice (each candidate is built and timed)")
+    bench.add_argument("--driver", choices=TEST_DRIVERS,
+                       help="how parameters are bound (default: the configuration's driver)")
+    bench.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
+    bench.add_argument("--provider", choices=TEST_PROVIDERS,
+                       help="where the throwaway server comes from (default: embedded)")
+    bench.add_argument("--config", metavar="FILE", help="use this configuration file")
     return parser
 
 
@@ -529,10 +550,24 @@ def command_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(run_mutate_command(args, out))
 
 
+def command_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    for selector in args.paths:
+        parse_selector(selector)
+    try:
+        from convguard.kit._bench_command import run_bench_command
+    except ImportError as error:
+        raise ConvguardError(
+            f"the conformance kit cannot be loaded: {error}",
+            hint="install convguard with its dependencies (pip install convguard)",
+        ) from None
+    return int(run_bench_command(args, out))
+
+
 COMMANDS = {
     "check": command_check,
     "test": command_test,
     "mutate": command_mutate,
+    "bench": command_bench,
     "extract": command_extract,
     "rule": command_rule,
 }
