@@ -19,5 +19,5 @@ def test_every_rule_is_in_the_readme_table() -> None:
 def test_ci_runs_the_readme_install_and_test_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install -e '.[test]'" in README and 'pip install --quiet -e ".[test]"' in ci
-    assert "\npython -m pytest\n" in README
-    assert ci.rstrip().endswith("python -m pytest")
+    assert "\npython -m pytest -n 2\n" in README
+    assert ci.rstrip().endswith("python -m pytest -n 2")
