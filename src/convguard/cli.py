@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from convguard._errors import ConvguardError, InputError, SelectorError
@@ -521,46 +521,37 @@ def command_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# test
+# test, mutate, bench: the conformance kit's commands
 
 
-def command_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    for selector in args.paths:
-        parse_selector(selector)  # a malformed selector is a usage error before any database work
-    try:
-        from convguard.kit._command import run_test_command
-    except ImportError as error:
-        raise ConvguardError(
-            f"the conformance kit cannot be loaded: {error}",
-            hint="install convguard with its dependencies (pip install convguard)",
-        ) from None
-    return int(run_test_command(args, out))
+def _kit_command(name: str, module: str, function: str) -> Callable[..., int]:
+    """A subcommand that runs ``module.function(args, out)`` of the kit, imported on first use.
+
+    A malformed selector is a usage error before any database work; a kit that cannot be imported
+    is a clear error, not a traceback.
+    """
+
+    def command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        for selector in args.paths:
+            parse_selector(selector)
+        import importlib
+
+        try:
+            runner = getattr(importlib.import_module(module), function)
+        except ImportError as error:
+            raise ConvguardError(
+                f"the conformance kit cannot be loaded: {error}",
+                hint="install convguard with its dependencies (pip install convguard)",
+            ) from None
+        return int(runner(args, out))
+
+    command.__name__ = command.__qualname__ = f"command_{name}"
+    return command
 
 
-def command_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    for selector in args.paths:
-        parse_selector(selector)
-    try:
-        from convguard.kit._mutate_command import run_mutate_command
-    except ImportError as error:
-        raise ConvguardError(
-            f"the conformance kit cannot be loaded: {error}",
-            hint="install convguard with its dependencies (pip install convguard)",
-        ) from None
-    return int(run_mutate_command(args, out))
-
-
-def command_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    for selector in args.paths:
-        parse_selector(selector)
-    try:
-        from convguard.kit._bench_command import run_bench_command
-    except ImportError as error:
-        raise ConvguardError(
-            f"the conformance kit cannot be loaded: {error}",
-            hint="install convguard with its dependencies (pip install convguard)",
-        ) from None
-    return int(run_bench_command(args, out))
+command_test = _kit_command("test", "convguard.kit._command", "run_test_command")
+command_mutate = _kit_command("mutate", "convguard.kit._mutate_command", "run_mutate_command")
+command_bench = _kit_command("bench", "convguard.kit._bench_command", "run_bench_command")
 
 
 COMMANDS = {
