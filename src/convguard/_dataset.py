@@ -13,8 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 Row = Mapping[str, Any]
@@ -31,3 +33,33 @@ class Dataset:
 
     def row_count(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 text (``Z`` or an offset converted to UTC; none means UTC) -> naive UTC datetime.
+
+    Raises ValueError for anything else (the caller words the error with a line).
+
+    Example:
+        >>> parse_timestamp("2026-01-31T19:00:00.000-05:00")
+        datetime.datetime(2026, 2, 1, 0, 0)
+        >>> parse_timestamp("2026-01-10")
+        datetime.datetime(2026, 1, 10, 0, 0)
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp ({error})") from None
+    else:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -40,11 +40,11 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
-from convguard._dataset import Dataset
+from convguard._dataset import Dataset, parse_timestamp
 from convguard._errors import ConvguardError, ScenarioError
 from convguard._schema import Column, Schema, Table
 
@@ -190,36 +190,6 @@ def _read_json(text: str, *, path: str) -> Any:
 # Values -------------------------------------------------------------------------------------------
 
 _PRECISION = re.compile(r"\((\d+)\)")
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """ISO 8601 text (``Z`` or an offset converted to UTC; none means UTC) -> naive UTC datetime.
-
-    Raises ValueError for anything else (the caller words the error with a line).
-
-    Example:
-        >>> parse_timestamp("2026-01-31T19:00:00.000-05:00")
-        datetime.datetime(2026, 2, 1, 0, 0)
-        >>> parse_timestamp("2026-01-10")
-        datetime.datetime(2026, 1, 10, 0, 0)
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str) and re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as error:
-            raise ValueError(f"{value!r} is not an ISO 8601 timestamp ({error})") from None
-    else:
-        raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def column_family(schema: Schema, column: Column) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from convguard._dataset import parse_timestamp as parse_utc_timestamp
 from convguard._errors import ScenarioError
 from convguard.profiles import BOOKING_CONVERSION
 
@@ -60,24 +61,13 @@ def parse_timestamp(value: Any, *, what: str) -> datetime:
         >>> parse_timestamp("2026-01-31T19:00:00-05:00", what="to")
         datetime.datetime(2026, 2, 1, 0, 0)
     """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ScenarioError(
-                f"{what}: {value!r} is not an ISO 8601 timestamp",
-                hint="write e.g. 2026-01-10T09:30:00.000Z",
-            ) from None
-    else:
-        raise ScenarioError(f"{what}: expected an ISO 8601 timestamp, got {value!r}")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
+    try:
+        return parse_utc_timestamp(value)
+    except ValueError:
+        raise ScenarioError(
+            f"{what}: {value!r} is not an ISO 8601 timestamp",
+            hint="write e.g. 2026-01-10T09:30:00.000Z",
+        ) from None
 
 
 def _clamp(value: Any, *, name: str, default: int, low: int, high: int) -> int:
