@@ -54,11 +54,14 @@ def _quote(name: str) -> str:
 
 
 def _groups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[tuple[str, ...], list[tuple]]]:
-    """Rows grouped by the columns they give, in order of first appearance."""
+    """Rows grouped by the set of columns they give, in order of first appearance.
+
+    The set, not the order: rows that list the same columns in another order share one COPY.
+    """
     groups: dict[tuple[str, ...], list[tuple]] = {}
     for row in rows:
-        columns = tuple(row)
-        groups.setdefault(columns, []).append(tuple(row.values()))
+        columns = tuple(sorted(row))
+        groups.setdefault(columns, []).append(tuple(row[column] for column in columns))
     return list(groups.items())
 
 
