@@ -106,7 +106,7 @@ def test_convguard_test_runs_generated_examples_and_relations(capsys, tmp_path: 
     code, out = run(capsys, str(SQL_QUERY), scenarios=[str(ONE_SCENARIO)], dsn=dsn, examples=3)
     assert code == 0, out
     assert "1 passed, 0 failed" in out
-    assert "generated 3 datasets x 1 query: 1 agrees with the oracle, 0 differ" in out
+    assert "generated 3 datasets x 1 query: 1 query agrees with the oracle, 0 differ" in out
     assert "8 relations x 1 source: 8 hold, 0 violated (seed 0" in out
     code, out = run(capsys, str(SQL_QUERY), scenarios=[str(ONE_SCENARIO)], dsn=dsn, examples=2,
                     format="json")

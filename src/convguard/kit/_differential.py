@@ -519,7 +519,7 @@ class GeneratedChecks:
         agree = queries - differ
         sources = self.relation_sources
         text = (f"convguard test: generated {self.examples} datasets x {queries} "
-                f"quer{'y' if queries == 1 else 'ies'}: {agree} agree{'s' if agree == 1 else ''} "
+                f"quer{'y' if queries == 1 else 'ies'}: {agree} quer{'y agrees' if agree == 1 else 'ies agree'} "
                 f"with the oracle, {differ} differ; {names} relations x {sources} "
                 f"source{'' if sources == 1 else 's'}: {len(self.relations) - violated} hold, "
                 f"{violated} violated (seed {self.seed}, {self.elapsed_s:.1f} s): "
