@@ -59,7 +59,9 @@ class Config:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
-    equivalent_mutants: Mapping[str, str] = field(default_factory=dict)
+    #: mutant id -> reason, for every query; or PATH[::FUNCTION] -> {mutant id -> reason}, for
+    #: the query it names (a mutant's number depends on the query it was made from).
+    equivalent_mutants: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
 
     def resolve(self, relative: str) -> str:
         """A configuration path made absolute against the configuration's folder."""
@@ -129,9 +131,14 @@ def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str =
             scenarios=_string_tuple(entry.get("scenarios", []), "scenarios", source), line=line,
         ))
     equivalents = data.get("equivalent_mutants", {})
-    if not isinstance(equivalents, Mapping):
-        raise ConfigError("equivalent_mutants maps a mutant id to the reason it is equivalent",
-                          path=source)
+    if not isinstance(equivalents, Mapping) or not all(
+            isinstance(value, str) or (isinstance(value, Mapping) and all(
+                isinstance(reason, str) for reason in value.values()))
+            for value in equivalents.values()):
+        raise ConfigError("equivalent_mutants maps a mutant id to the reason it is equivalent "
+                          "(or, in a table named by a query's PATH[::FUNCTION], that query's "
+                          "mutant ids to reasons)", path=source,
+                          hint='e.g. "ROR-1:>=→>" = "why no result can change"')
     return Config(
         root=root, source=source, driver=driver,
         client_time_zone=str(data.get("client_time_zone", "UTC")),

@@ -44,10 +44,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from convguard._errors import ConvguardError
@@ -176,9 +178,39 @@ class _Subject:
     def plan(self) -> QueryPlan:
         return self.planned.plan
 
-    @property
+    @cached_property
     def equivalents(self) -> Mapping[str, str]:
-        return self.planned.config.equivalent_mutants
+        return equivalents_for(self.planned.config, self.plan.query)
+
+
+def equivalents_for(config: Config, query: ExtractedQuery) -> dict[str, str]:
+    """The ``[equivalent_mutants]`` records that apply to ``query``: the global ones, then those
+    of a table named by the query's ``PATH[::FUNCTION]`` (relative to the configuration).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> from convguard._config import Config
+        >>> config = Config(root="/app", equivalent_mutants={
+        ...     "CDR-1:-x": "global", "q.sql": {"ROR-4:<→<=": "only in q.sql"}})
+        >>> sorted(equivalents_for(config, SimpleNamespace(path="/app/q.sql", function=None)))
+        ['CDR-1:-x', 'ROR-4:<→<=']
+        >>> sorted(equivalents_for(config, SimpleNamespace(path="/app/r.sql", function=None)))
+        ['CDR-1:-x']
+    """
+    found = {key: value for key, value in config.equivalent_mutants.items()
+             if isinstance(value, str)}
+    for key, table in config.equivalent_mutants.items():
+        if isinstance(table, Mapping) and names_query(config, key, query):
+            found.update({str(mutant): str(reason) for mutant, reason in table.items()})
+    return found
+
+
+def names_query(config: Config, selector: str, query: ExtractedQuery) -> bool:
+    """Whether ``PATH[::FUNCTION]`` (relative to the configuration) names ``query``."""
+    path, _, function = selector.partition("::")
+    if os.path.realpath(config.resolve(path)) != os.path.realpath(query.path):
+        return False
+    return not function or function == query.function
 
 
 def parameter_families(plan: QueryPlan) -> dict[int, str]:

@@ -193,6 +193,8 @@ def send_time_without_outbound_filter(query: ExtractedQuery, parsed: ParsedQuery
             conditions.extend(conjuncts(join.args.get("on")))
     found = False
     for condition in conditions:
+        if facts.in_candidate_filter(condition):
+            continue
         direction = _direction_filter(facts, condition)
         if direction is None:
             continue
@@ -224,8 +226,10 @@ def _direction_filter(facts: BookingFacts, condition: exp.Expression) -> set[str
     if isinstance(condition, exp.In) and facts.is_column(condition.this, ("Message", "direction")):
         return {item.this if isinstance(item, exp.Literal) else "?"
                 for item in condition.expressions}
+    # A direction inside a subquery filters that subquery's messages, not the anchor's.
     if any(
             facts.is_column(column, ("Message", "direction"))
+            and column.find_ancestor(exp.Select) is condition.find_ancestor(exp.Select)
             for column in condition.find_all(exp.Column)):
         return {"?"}
     return None

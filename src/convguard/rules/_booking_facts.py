@@ -15,7 +15,16 @@ from sqlglot import exp
 
 from convguard._lineage import Lineage, identifier_name
 from convguard._parse import parameter_index
-from convguard.rules._base import Comparison, comparisons, core, show, statement_start
+from convguard.rules._base import (
+    Comparison,
+    comparisons,
+    conjuncts,
+    core,
+    is_not_null,
+    show,
+    statement_start,
+    unparen,
+)
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage
@@ -24,6 +33,8 @@ if TYPE_CHECKING:
     from convguard.rules._base import RuleContext
 
 SENT_AT = ("Message", "sentAt")
+MESSAGE_DRAFT = ("Message", "aiDraftId")
+DIRECTION = ("Message", "direction")
 BOOKED_AT = ("Lead", "appointmentBookedAt")
 LEAD_ID = ("Lead", "id")
 DRAFT_ID = ("AIDraft", "id")
@@ -70,6 +81,94 @@ class BookingFacts:
         while isinstance(body, exp.SetOperation):
             body = body.this
         return body if isinstance(body, exp.Select) else None
+
+    @cached_property
+    def candidate_filters(self) -> tuple[exp.In, ...]:
+        """The anchor's candidate filters: top-level conditions of its ``WHERE`` that only skip
+        drafts which cannot have their first outbound message in ``[from, to)``.
+
+        The one form recognised: the grouped ``Message.aiDraftId IN (SELECT w."aiDraftId" FROM
+        "Message" w WHERE ...)``, where every condition of the subquery holds for the first
+        outbound message of a draft sent in the range: ``w.direction = 'outbound'``,
+        ``w."aiDraftId" IS NOT NULL``, ``w."sentAt" >= from``, ``w."sentAt" < to`` (or ``<=``).
+        Such a filter keeps every draft sent in the range, with all its outbound messages, so the
+        ``MIN`` of each kept draft is unchanged; the range on the send time still decides.
+
+        Example:
+            ``m."aiDraftId" IN (SELECT w."aiDraftId" FROM "Message" w WHERE w.direction =
+            'outbound' AND w."sentAt" >= ${from} AND w."sentAt" < ${to})`` is one; with
+            ``w."sentAt" > ${from}`` it is not (a draft first sent exactly at ``from`` is lost).
+        """
+        return tuple(condition for condition in self.candidate_shaped
+                     if not self.candidate_flaws(condition))
+
+    @cached_property
+    def candidate_shaped(self) -> tuple[exp.In, ...]:
+        """The anchor's top-level ``Message.aiDraftId IN (SELECT w."aiDraftId" FROM "Message" w
+        WHERE ...)`` conditions, sound or not (see :attr:`candidate_filters`)."""
+        select = self.anchor_select
+        where = select.args.get("where") if select is not None else None
+        if where is None:
+            return ()
+        return tuple(condition for condition in conjuncts(where.this)
+                     if isinstance(condition, exp.In) and self._subquery_of(condition) is not None)
+
+    def candidate_flaws(self, condition: exp.In) -> list[exp.Expression]:
+        """The conditions of a candidate-shaped filter's subquery that can drop a draft sent in
+        the range (all of them if it has none: then it keeps every draft with any message)."""
+        inner = self._subquery_of(condition)
+        where = inner.args.get("where") if inner is not None else None
+        if where is None:
+            return []
+        return [part for part in conjuncts(where.this) if not self._holds_for_a_send_in_range(part)]
+
+    def _subquery_of(self, condition: exp.In) -> exp.Select | None:
+        if not self.is_column(condition.this, MESSAGE_DRAFT):
+            return None
+        query = condition.args.get("query")
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
+            return None
+        if any(inner.args.get(part) for part in ("joins", "group", "having", "limit", "offset",
+                                                 "with_")):
+            return None
+        source = inner.args.get("from_")
+        table = source.this if source is not None else None
+        if not isinstance(table, exp.Table) or identifier_name(table.this) != "Message":
+            return None
+        return inner if self.is_column(inner.expressions[0], MESSAGE_DRAFT) else None
+
+    def _holds_for_a_send_in_range(self, condition: exp.Expression) -> bool:
+        """True for a condition every outbound message sent in ``[from, to)`` satisfies."""
+        condition = unparen(condition)
+        tested = is_not_null(condition)
+        if tested is not None:
+            return self.is_column(tested, MESSAGE_DRAFT)
+        if isinstance(condition, exp.EQ):
+            for column, value in ((condition.this, condition.expression),
+                                  (condition.expression, condition.this)):
+                if (self.is_column(column, DIRECTION) and isinstance(value, exp.Literal)
+                        and value.is_string and value.this == "outbound"):
+                    return True
+            return False
+        kept = {("from", ">="), ("to", "<"), ("to", "<=")}
+        parts = [comparison for comparison in self.comparisons if comparison.node is condition]
+        return bool(parts) and all(
+            any(self.is_column(candidate.left, SENT_AT)
+                and (self.role(candidate.right), candidate.op) in kept
+                for candidate in (comparison, comparison.flipped()))
+            for comparison in parts)
+
+    def in_candidate_filter(self, node: exp.Expression) -> bool:
+        """Whether ``node`` is part of a candidate-shaped filter (sound or not: a flawed one is
+        reported for its flaws, by CG203)."""
+        filters = self.candidate_shaped
+        parent: exp.Expression | None = node
+        while parent is not None:
+            if any(parent is candidate for candidate in filters):
+                return True
+            parent = parent.parent
+        return False
 
     @cached_property
     def comparisons(self) -> list[Comparison]:

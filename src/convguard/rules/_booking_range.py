@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from convguard.rules._base import Finding, RuleContext, at, clause_of, rule
-from convguard.rules._booking_facts import booking_facts
+from convguard.rules._booking_facts import SENT_AT, booking_facts
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage
@@ -22,7 +24,7 @@ _FILTERS = ("where", "on", "having", "filter")
 def _range_comparisons(facts: BookingFacts) -> Iterator[tuple[Comparison, str]]:
     """Filter comparisons of a value with ``from``/``to``, the parameter on the right."""
     for comparison in facts.comparisons:
-        if clause_of(comparison.node) not in _FILTERS:
+        if clause_of(comparison.node) not in _FILTERS or facts.in_candidate_filter(comparison.node):
             continue
         for candidate in (comparison, comparison.flipped()):
             role = facts.role(candidate.right)
@@ -40,6 +42,11 @@ def range_not_on_send_time(query: ExtractedQuery, parsed: ParsedQuery, lineage: 
     Checks that `from` and `to` are compared, in filters, with the send time only — a column
     traced to the anchor CTE's `MIN(Message.sentAt)` — and that both bounds are present.
     `d."createdAt" >= ${from}`, or a range on the messages inside the anchor, is reported.
+    One narrowing inside the anchor is sound and accepted: a candidate filter
+    `m."aiDraftId" IN (SELECT w."aiDraftId" FROM "Message" w WHERE w.direction = 'outbound'
+    AND w."sentAt" >= ${from} AND w."sentAt" < ${to})`, which keeps every draft sent in the
+    range with all its messages (so the cost follows the range, not the history); any other
+    condition in such a filter is reported.
 
     ## Why is this bad?
     The range selects drafts by when they were sent. A draft created on Dec 31 and sent on Jan 2
@@ -69,10 +76,29 @@ def range_not_on_send_time(query: ExtractedQuery, parsed: ParsedQuery, lineage: 
     facts = booking_facts(query, parsed, lineage, context)
     if facts is None or facts.anchor is None:
         return
+    for condition in facts.candidate_shaped:
+        for flaw in facts.candidate_flaws(condition):
+            yield at(flaw, facts.sql,
+                     f"the candidate filter of the {facts.anchor_name} CTE keeps only drafts with "
+                     f"a message where {facts.show(flaw)}: a draft whose first outbound message "
+                     "is in [from, to) can fail it and lose its send time",
+                     "keep to conditions every outbound message sent in the range meets: "
+                     "w.direction = 'outbound', w.\"sentAt\" >= from, w.\"sentAt\" < to")
     bounded = set()
     for comparison, role in _range_comparisons(facts):
         bounded.add(role)
         if facts.is_send_time(comparison.left):
+            continue
+        if comparison.node.find_ancestor(exp.CTE) is facts.anchor \
+                and facts.is_column(comparison.left, SENT_AT):
+            yield at(comparison.left, facts.sql,
+                     f"the {facts.anchor_name} CTE compares {facts.show(comparison.left)} "
+                     f"with `{role}` before taking the first message: a draft first sent before "
+                     "`from` and again inside the range, or exactly at a bound, moves into or "
+                     "out of the range",
+                     'range-filter the send time after the CTE (dst."sentAt"); to narrow the '
+                     'drafts, use m."aiDraftId" IN (SELECT w."aiDraftId" FROM "Message" w WHERE '
+                     "w.direction = 'outbound' AND w.\"sentAt\" >= from AND w.\"sentAt\" < to)")
             continue
         result = facts.lineage_of(comparison.left)
         columns = ", ".join(f"{t}.{c}" for t, c in sorted(result.columns)) if result else "?"
