@@ -138,9 +138,11 @@ class BookingFacts:
             return None
         return inner if self.is_column(inner.expressions[0], MESSAGE_DRAFT) else None
 
-    def _holds_for_a_send_in_range(self, condition: exp.Expression) -> bool:
+    def _holds_for_a_send_in_range(self, part: exp.Expression) -> bool:
         """True for a condition every outbound message sent in ``[from, to)`` satisfies."""
-        condition = unparen(condition)
+        condition = unparen(part)
+        if condition is None:
+            return False
         tested = is_not_null(condition)
         if tested is not None:
             return self.is_column(tested, MESSAGE_DRAFT)
@@ -163,7 +165,7 @@ class BookingFacts:
         """Whether ``node`` is part of a candidate-shaped filter (sound or not: a flawed one is
         reported for its flaws, by CG203)."""
         filters = self.candidate_shaped
-        parent: exp.Expression | None = node
+        parent: exp.Expr | None = node
         while parent is not None:
             if any(parent is candidate for candidate in filters):
                 return True
