@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider", default="embedded")
     parser.add_argument("--dsn", default=None)
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--history-days", type=int, default=365,
+                        help="days of sends the data spans (default 365; 90: the stress case)")
+    parser.add_argument("--window-days", type=int, default=30, help="the query's range (default 30)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         provider = "url" if args.dsn else args.provider
         with start_server(provider, dsn=args.dsn) as server:
             results = run_bench(plans, server, sizes, advise_indexes=args.advise,
+                                history_days=args.history_days, window_days=args.window_days,
                                 progress=sys.stderr.isatty())
     except ConvguardError as error:
         print(f"bench_scale: {error}", file=sys.stderr)

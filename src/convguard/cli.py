@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--leads", type=int, metavar="N", help="leads to seed (default 100000)")
     bench.add_argument("--sizes", metavar="N,N,...",
                        help="several sizes, e.g. 10000,100000,1000000: how the time grows")
+    bench.add_argument("--history-days", type=int, metavar="N", default=365,
+                       help="days of sends before `to` the data spans (default 365; 90 is a "
+                            "stress case where the range holds a third of the data)")
+    bench.add_argument("--window-days", type=int, metavar="N", default=30,
+                       help="the query's range: the last N days before `to` (default 30, the "
+                            "application's default)")
     bench.add_argument("--no-advise", dest="advise", action="store_false",
                        help="skip the index advice (each candidate is built and timed)")
     bench.add_argument("--driver", choices=TEST_DRIVERS,

@@ -143,6 +143,21 @@ def test_a_fifth_booked_around_the_sends_and_some_evidence_only(seeded: tuple[An
     assert before > 0 and after > before  # spread around the sends, mostly after
 
 
+def test_first_sends_span_the_history_and_the_range_holds_its_share(
+        seeded: tuple[Any, Any]) -> None:
+    conn, _ = seeded
+    to = SPEC.to
+    earliest, in_range, drafts_sent = _one(conn, f'''
+        SELECT min(send), count(*) FILTER (WHERE send >= TIMESTAMP '{to}' - interval '30 days'
+                                             AND send < TIMESTAMP '{to}'), count(*)
+        FROM (SELECT min("sentAt") AS send FROM "Message" WHERE direction = 'outbound'
+              GROUP BY "aiDraftId") s''')
+    assert (to - earliest).days in (SPEC.history_days, SPEC.history_days - 1)
+    # The default year of history: the default 30-day range holds about a twelfth of the sends.
+    assert SPEC.history_days == 365
+    assert abs(in_range / drafts_sent - 30 / 365) < 0.03
+
+
 def test_the_schema_is_the_applications(seeded: tuple[Any, Any]) -> None:
     conn, _ = seeded
     names = {row[0] for row in conn.execute(
@@ -204,6 +219,7 @@ def test_run_bench_json_keys(bench: Any, plan: Any) -> None:
     top = document["plan_top"][0]
     assert {"node", "exclusive_ms", "share", "rows", "loops"} <= set(top)
     assert document["sizes"][0]["leads"] == LEADS and document["advice"] == []
+    assert (document["history_days"], document["window_days"]) == (365, 30)
 
 
 def test_command_exit_2_with_a_clear_message_on_bad_input() -> None:
@@ -215,6 +231,19 @@ def test_command_exit_2_with_a_clear_message_on_bad_input() -> None:
     args = argparse.Namespace(paths=[], sizes="ten", format="json", err=err)
     assert run_bench_command(args, out) == 2
     assert json.loads(out.getvalue())["error"].startswith("invalid size")
+
+
+@pytest.mark.parametrize(("history", "window", "message"), [
+    (0, 30, "--history-days 0 is out of range"),
+    (90, 120, "--window-days 120 is out of range"),
+    (5000, 30, "--history-days 5000 is out of range"),
+])
+def test_command_checks_the_history_and_range(history: int, window: int, message: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    args = argparse.Namespace(paths=[], sizes="10", format="text", history_days=history,
+                              window_days=window, err=err)
+    assert run_bench_command(args, out) == 2
+    assert message in err.getvalue() and "hint:" in err.getvalue()
 
 
 # Pure helpers ------------------------------------------------------------------------------------

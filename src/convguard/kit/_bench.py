@@ -49,7 +49,13 @@ from convguard._errors import ConvguardError, DatabaseError, QueryFailed
 from convguard.kit._binding import BoundQuery
 from convguard.kit._runner import QueryPlan, execute_bound
 from convguard.kit._scenario import Scenario
-from convguard.kit._synthetic import Progress, SeedReport, SyntheticSpec, seed_synthetic
+from convguard.kit._synthetic import (
+    DEFAULT_HISTORY_DAYS,
+    Progress,
+    SeedReport,
+    SyntheticSpec,
+    seed_synthetic,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,12 +63,14 @@ if TYPE_CHECKING:
     from convguard.kit._providers import Server
 
 __all__ = [
-    "MIN_GAIN_RATIO", "BenchResult", "IndexAdvice", "PlanNode", "SizeResult", "Timing",
-    "advise", "bench_scenario", "candidate_indexes", "explain", "growth_slope", "measure",
+    "DEFAULT_WINDOW_DAYS", "MIN_GAIN_RATIO", "BenchResult", "IndexAdvice", "PlanNode",
+    "SizeResult", "Timing", "advise", "bench_scenario", "candidate_indexes", "explain", "growth_slope", "measure",
     "plan_nodes", "run_bench", "timeout_ms",
 ]
 
 RUNS = 3
+#: The range the bench queries: the last 30 days before ``to``, the application's default.
+DEFAULT_WINDOW_DAYS = 30
 MAX_RUNS = 15
 #: Index candidates are timed in this many (without, with) pairs at least, more for a fast query
 #: until each side has sampled ADVICE_SAMPLE_MS.
@@ -226,6 +234,8 @@ class BenchResult:
     combined: IndexAdvice | None = None
     budget_ms: float | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
+    history_days: int = DEFAULT_HISTORY_DAYS
+    window_days: int = DEFAULT_WINDOW_DAYS
 
     @property
     def largest(self) -> SizeResult:
@@ -257,12 +267,14 @@ class BenchResult:
         result["candidates"] = [advice.as_dict() for advice in self.advice]
         result["combined_advice"] = self.combined.as_dict() if self.combined else None
         result["settings"] = dict(self.settings)
+        result["history_days"] = self.history_days
+        result["window_days"] = self.window_days
         return result
 
 
 # Measuring ---------------------------------------------------------------------------------------
 
-def bench_scenario(spec: SyntheticSpec, *, window_days: int = 30) -> Scenario:
+def bench_scenario(spec: SyntheticSpec, *, window_days: int = DEFAULT_WINDOW_DAYS) -> Scenario:
     """The parameters the bench runs with: the last ``window_days`` before ``spec.to``, with the
     caller's scope = every synthetic client (so every lead is in scope).
 
@@ -711,10 +723,22 @@ REPORTED_SETTINGS = ("server_version", "shared_buffers", "work_mem", "max_parall
 
 def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], *,
               advise_indexes: bool = True, progress: bool = True,
-              spec_for: Callable[[int], SyntheticSpec] = lambda leads: SyntheticSpec(leads=leads),
+              history_days: int = DEFAULT_HISTORY_DAYS, window_days: int = DEFAULT_WINDOW_DAYS,
+              spec_for: Callable[[int], SyntheticSpec] | None = None,
               status: Callable[[str], None] = lambda _: None) -> list[BenchResult]:
     """Seed each size once in its own throwaway database and measure every plan on it; advise
-    indexes at the largest size. One :class:`BenchResult` per plan, in order."""
+    indexes at the largest size. One :class:`BenchResult` per plan, in order.
+
+    The data's sends span ``history_days`` before ``to`` and the query's range is the last
+    ``window_days`` of them (``spec_for``, when given, builds the spec of a size instead).
+    """
+    if spec_for is None:
+        def spec_for(leads: int) -> SyntheticSpec:
+            return SyntheticSpec(leads=leads, history_days=history_days)
+    history = spec_for(1).history_days
+    if not 1 <= window_days <= history:
+        raise ConvguardError(f"the range ({window_days} days) must be 1 day up to the history "
+                             f"({history} days)", hint="e.g. --history-days 365 --window-days 30")
     from convguard.kit._databases import create_database
 
     for plan in plans:
@@ -732,7 +756,7 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     settings: dict[str, str] = {}
     for position, leads in enumerate(ordered):
         spec = spec_for(leads)
-        bounds = [plan.bind(bench_scenario(spec)) for plan in plans]
+        bounds = [plan.bind(bench_scenario(spec, window_days=window_days)) for plan in plans]
         with create_database(server, prefix="convguard_bench") as database:
             bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
                    else Progress.silent())
@@ -761,7 +785,8 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
                 conn.close()
     return [BenchResult(query=plan.label, driver=plan.driver, sizes=tuple(collected["sizes"]),
                         advice=tuple(collected["advice"]), combined=collected["combined"],
-                        budget_ms=timeout_ms(plan.statement_timeout), settings=settings)
+                        budget_ms=timeout_ms(plan.statement_timeout), settings=settings,
+                        history_days=history, window_days=window_days)
             for plan, collected in zip(plans, per_plan)]
 
 

@@ -2,12 +2,16 @@
 would make it faster.
 
 ``convguard bench [PATH[::FUNCTION]]... [--leads N | --sizes N,N,...] [--no-advise]
-[--driver node-postgres|typed] [--dsn URL] [--provider NAME] [--format text|json] [--config FILE]``
+[--history-days N] [--window-days N] [--driver node-postgres|typed] [--dsn URL]
+[--provider NAME] [--format text|json] [--config FILE]``
 
 - No PATH: the configuration's booking-conversion queries, planned (bound) as ``convguard test``
   plans them.
 - ``--leads`` (default 100,000) or ``--sizes``: each size is seeded in its own throwaway
   database (1 to 4 drafts per lead, ~2 messages per draft; see :mod:`convguard.kit._synthetic`).
+- ``--history-days`` (default 365): how many days of sends the data spans; ``--window-days``
+  (default 30): the query's range, the last days before ``to``. Their ratio is the share of the
+  data the query must judge.
 - Exit 0: measured; 2: could not run (a message and a hint, never a traceback).
 
 Example:
@@ -25,12 +29,14 @@ from typing import Any, TextIO
 
 from convguard._errors import ConfigError, ConvguardError, InputError
 from convguard.kit._bench import (
+    DEFAULT_WINDOW_DAYS,
     MIN_GAIN_RATIO,
     SUPPORTED_PROFILES,
     BenchResult,
     IndexAdvice,
     SizeResult,
 )
+from convguard.kit._synthetic import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 
 __all__ = ["DEFAULT_LEADS", "format_json", "format_text", "parse_sizes", "run_bench_command"]
 
@@ -85,8 +91,12 @@ def run_bench_command(args: Any, out: TextIO) -> int:
                                        f"\"{SUPPORTED_PROFILES[0]}\" or give PATH[::FUNCTION]")
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
+        history_days = _days(getattr(args, "history_days", None), DEFAULT_HISTORY_DAYS,
+                             "--history-days", MAX_HISTORY_DAYS)
+        window_days = _days(getattr(args, "window_days", None), DEFAULT_WINDOW_DAYS,
+                            "--window-days", history_days)
         results = _run(plans, provider, dsn, sizes, advise=getattr(args, "advise", True),
-                       err=err)
+                       err=err, history_days=history_days, window_days=window_days)
     except ConvguardError as error:
         _print_error(error, err)
         if output_format == "json":
@@ -100,8 +110,18 @@ def run_bench_command(args: Any, out: TextIO) -> int:
     return 0
 
 
+def _days(value: int | None, default: int, option: str, most: int) -> int:
+    """A day count option, checked (``--window-days`` at most the history)."""
+    days = default if value is None else value
+    if not 1 <= days <= most:
+        raise InputError(f"{option} {days} is out of range", hint=f"give 1 to {most:,} days"
+                         + (" (at most --history-days)" if option == "--window-days" else ""))
+    return days
+
+
 def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[int], *,
-         advise: bool, err: TextIO) -> list[BenchResult]:
+         advise: bool, err: TextIO, history_days: int = DEFAULT_HISTORY_DAYS,
+         window_days: int = DEFAULT_WINDOW_DAYS) -> list[BenchResult]:
     from convguard.kit._bench import run_bench
     from convguard.kit._providers import start_server
 
@@ -115,7 +135,7 @@ def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[i
     try:
         with start_server(provider, dsn=dsn) as server:
             return run_bench(plans, server, sizes, advise_indexes=advise, progress=tty,
-                             status=status)
+                             history_days=history_days, window_days=window_days, status=status)
     finally:
         if tty:
             err.write("\r\033[K")
@@ -160,6 +180,9 @@ def _text(result: BenchResult) -> str:
     lines.append(
         f"  data: {seed.leads:,} leads, {seed.drafts:,} drafts, {seed.messages:,} messages "
         f"in {seed.clients} clients (all in scope)")
+    lines.append(
+        f"  range: the last {result.window_days} of {result.history_days} days of sends "
+        f"(about {min(1.0, result.window_days / result.history_days):.0%} of the drafts)")
     lines.append(
         f"  seeding: {seed.rows:,} rows loaded at {seed.load_rows_per_s:,.0f} rows/s "
         f"({seed.load_seconds:.1f} s), keys and indexes {seed.index_seconds:.1f} s, "

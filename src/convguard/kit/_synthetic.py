@@ -13,7 +13,10 @@ The shape (per lead; see :class:`SyntheticSpec` for the knobs):
   disposition AUTO_SENT 40 % / APPROVED 30 % / EDITED 20 % / NULL 10 %.
 - 0, 1 or 2 outbound messages per draft (10 / 40 / 50 %, mean 1.4; a multipart send), plus 0 to 3
   inbound messages per lead (mean 1.5): about 5 messages per 2.5 drafts.
-- Leads' first sends spread evenly over the ``history_days`` before ``to``, in lead order (rows
+- Leads' first sends spread evenly over the ``history_days`` before ``to`` (default a year: a
+  tenant with a million leads has years of them, and the UI's default range, the last 30 days,
+  then holds about a twelfth of the drafts; ``history_days=90`` is the stress case where the
+  range holds a third of everything), in lead order (rows
   are appended in time order, as in a live table), a lead's drafts two days apart (the last ones
   of the last leads fall a few days after ``to``); 20 % of leads booked, their
   ``appointmentBookedAt`` spread from 5 days before to 40 days after the lead's first send (so
@@ -60,6 +63,7 @@ __all__ = ["LoadPlan", "Progress", "SeedReport", "SyntheticSpec", "seed_syntheti
 # Prisma ids are 25-character cuids; ids of the same length give indexes of a realistic size.
 ID_LENGTH = 25
 MAX_HISTORY_DAYS = 3650
+DEFAULT_HISTORY_DAYS = 365
 DEFAULT_TO = datetime(2026, 2, 1)
 LOAD_CONNECTIONS = 2
 MAINTENANCE_WORK_MEM = "512MB"
@@ -85,7 +89,7 @@ class SyntheticSpec:
     clients: int = 5
     campaigns_per_client: int = 4
     to: datetime = DEFAULT_TO
-    history_days: int = 90
+    history_days: int = DEFAULT_HISTORY_DAYS
     chunk_leads: int = 50_000
 
     def __post_init__(self) -> None:
