@@ -222,6 +222,26 @@ def test_run_bench_json_keys(bench: Any, plan: Any) -> None:
     assert (document["history_days"], document["window_days"]) == (365, 30)
 
 
+def test_the_bench_never_prepares_so_every_run_gets_a_custom_plan(bench: Any, plan: Any,
+                                                                  seeded: tuple[Any, Any]) -> None:
+    """node-postgres sends unnamed statements; a prepared one turns generic after five runs."""
+    from convguard.kit._bench import bench_connection
+    from convguard.kit._databases import ThrowawayDatabase
+
+    seeded_conn, _ = seeded
+    name = seeded_conn.execute("SELECT current_database()").fetchone()[0]
+    conn = bench_connection(ThrowawayDatabase(name, bench.server.conninfo(name), bench.server),
+                            bench.server)
+    try:
+        bound = plan.bind(bench_scenario(SPEC))
+        measure(conn, bound, runs=8)
+        assert conn.prepare_threshold is None
+        assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
+        assert conn.execute("SHOW TimeZone").fetchone()[0] == "UTC"
+    finally:
+        conn.close()
+
+
 def test_command_exit_2_with_a_clear_message_on_bad_input() -> None:
     out, err = io.StringIO(), io.StringIO()
     args = argparse.Namespace(paths=[str(ROOT / "no-such-file.ts")], sizes="10", format="text",

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS", "MIN_GAIN_RATIO", "BenchResult", "IndexAdvice", "PlanNode",
-    "SizeResult", "Timing", "advise", "bench_scenario", "candidate_indexes", "explain", "growth_slope", "measure",
+    "SizeResult", "Timing", "advise", "bench_connection", "bench_scenario", "candidate_indexes",
+    "explain", "growth_slope", "measure",
     "plan_nodes", "run_bench", "timeout_ms",
 ]
 
@@ -721,6 +722,22 @@ REPORTED_SETTINGS = ("server_version", "shared_buffers", "work_mem", "max_parall
                      "effective_cache_size", "random_page_cost", "jit")
 
 
+def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
+    """The connection the bench measures on, with :data:`SESSION_SETTINGS` applied.
+
+    Never prepared: node-postgres sends each query as an unnamed statement, so the server plans
+    every run for its parameters; psycopg would prepare after five runs, the server would then
+    switch to a generic plan, and the advice's paired runs would time that plan instead.
+    """
+    conn: psycopg.Connection[Any] = database.connect(prepare_threshold=None)
+    settings = dict(SESSION_SETTINGS)
+    if getattr(server, "provider", None) in LOCAL_PROVIDERS:
+        settings.update(LOCAL_SESSION_SETTINGS)
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+    return conn
+
+
 def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], *,
               advise_indexes: bool = True, progress: bool = True,
               history_days: int = DEFAULT_HISTORY_DAYS, window_days: int = DEFAULT_WINDOW_DAYS,
@@ -761,13 +778,8 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
             bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
                    else Progress.silent())
             seed = seed_synthetic(database.connect, spec, progress=bar)
-            conn = database.connect()
+            conn = bench_connection(database, server)
             try:
-                settings_now = dict(SESSION_SETTINGS)
-                if getattr(server, "provider", None) in LOCAL_PROVIDERS:
-                    settings_now.update(LOCAL_SESSION_SETTINGS)
-                for name, value in settings_now.items():
-                    conn.execute("SELECT set_config(%s, %s, false)", [name, value])
                 settings = _settings(conn)
                 for plan, bound, collected in zip(plans, bounds, per_plan):
                     status(f"measuring {plan.label} on {leads:,} leads")
