@@ -329,3 +329,22 @@ def test_index_advice_is_measured_and_dropped(bench: Any, plan: Any) -> None:
     for advice in result.advice:
         assert advice.before_ms > 0 and advice.after_ms > 0
     assert any("Message" in advice.index_sql for advice in result.advice)
+    # Greedy rounds: once an index is kept, the next round's candidates are timed on top of it.
+    kept = [advice for advice in result.advice if advice.given]
+    if any(advice.helps for advice in result.advice[:len(result.advice) - len(kept)]):
+        assert kept, "a helpful index was kept, but no candidate was tried on top of it"
+    if result.combined is not None:
+        assert result.combined.index_sql.count(";") >= 1
+
+
+@pytest.mark.slow
+def test_advice_leaves_no_index_behind(bench: Any, seeded: tuple[Any, Any], plan: Any) -> None:
+    from convguard.kit._bench import advise, explain
+
+    conn, _ = seeded
+    before = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
+    bound = plan.bind(bench_scenario(SPEC))
+    document = explain(conn, bound)
+    results, _ = advise(conn, bound, document, plan_nodes(document), rounds=2)
+    assert results and all(advice.pairs >= 1 for advice in results)
+    assert {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")} == before

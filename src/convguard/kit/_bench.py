@@ -78,6 +78,8 @@ MAX_RUNS = 15
 PAIRS = 3
 ADVICE_SAMPLE_MS = 1_000.0
 MIN_GAIN_RATIO = 0.10
+#: Greedy rounds of index advice: each keeps the best helpful index and tries the rest on top.
+ADVICE_ROUNDS = 3
 TOP_NODES = 5
 MAX_CANDIDATES = 6
 MAX_INDEX_COLUMNS = 8
@@ -163,6 +165,8 @@ class IndexAdvice:
     used: bool = True
     pairs: int = 0
     wins: int = 0
+    #: indexes already kept (built) while this one was timed: its gain is on top of them
+    given: tuple[str, ...] = ()
 
     @property
     def gain_ms(self) -> float:
@@ -184,7 +188,8 @@ class IndexAdvice:
                 "gain_ms": round(self.gain_ms, 1), "gain_ratio": round(self.gain_ratio, 3),
                 "helps": self.helps, "used_by_plan": self.used,
                 "pairs": self.pairs, "faster_in_pairs": self.wins,
-                "build_ms": round(self.build_ms, 1), "size_bytes": self.size_bytes}
+                "build_ms": round(self.build_ms, 1), "size_bytes": self.size_bytes,
+                "given": list(self.given)}
 
 
 @dataclass(frozen=True)
@@ -618,32 +623,66 @@ def _normalise(index_sql: str) -> str:
 # Advising ----------------------------------------------------------------------------------------
 
 def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[str, Any],
-           nodes: Sequence[PlanNode], *,
+           nodes: Sequence[PlanNode], *, rounds: int = ADVICE_ROUNDS,
            status: Callable[[str], None] = lambda _: None) -> tuple[list[IndexAdvice],
                                                                     IndexAdvice | None]:
-    """Try each candidate index on this (throwaway) database; return them all, measured, and the
-    measured effect of the best helpful candidate per table together (None if fewer than two).
+    """Find the indexes that make the query faster, greedily, on this (throwaway) database.
 
-    The "before" median is measured again right before each candidate, so a drift of the
-    machine's speed during a long bench is not taken for an index's effect.
+    Round 1 tries each candidate of the plan alone. The best helpful one is kept (built) and,
+    in the next round, the candidates of the plan the query gets with it, and the others not
+    kept, are each tried again on top of it: an index that only pays once another one has
+    changed the plan (a window scan, then the probe it feeds) is found this way. Up to
+    ``rounds`` rounds; kept indexes are dropped at the end. Returns every measured candidate
+    (``given`` names the kept indexes present while it was timed) and, when more than one was
+    kept, the kept set measured together against none of them.
+
+    The "before" median is measured again for each candidate, in pairs with the "after" runs, so
+    a drift of the machine's speed during a long bench is not taken for an index's effect.
     """
     existing = [row[0] for row in conn.execute(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()").fetchall()]
-    candidates = candidate_indexes(document, nodes, bound.sql, existing)
     results: list[IndexAdvice] = []
-    for number, candidate in enumerate(candidates, start=1):
-        status(f"index {number}/{len(candidates)}: {candidate.sql}")
-        results.append(_try_indexes(conn, bound, [candidate]))
-    best: dict[str, tuple[IndexAdvice, _Candidate]] = {}
-    for advice, candidate in zip(results, candidates):
-        if advice.helps and (candidate.table not in best
-                             or advice.gain_ms > best[candidate.table][0].gain_ms):
-            best[candidate.table] = (advice, candidate)
+    kept: list[_Candidate] = []
+    tried: list[_Candidate] = []
+    try:
+        for round_number in range(1, rounds + 1):
+            fresh = candidate_indexes(document, nodes, bound.sql,
+                                      [*existing, *(c.sql for c in kept)])
+            known = {_normalise(c.sql) for c in fresh}
+            kept_keys = {_normalise(c.sql) for c in kept}
+            pending = fresh + [c for c in tried if _normalise(c.sql) not in known | kept_keys]
+            measured: list[tuple[IndexAdvice, _Candidate]] = []
+            for number, candidate in enumerate(pending, start=1):
+                status(f"index round {round_number}, {number}/{len(pending)}: {candidate.sql}")
+                advice = _try_indexes(conn, bound, [candidate])
+                advice = dataclasses.replace(advice, given=tuple(c.sql for c in kept))
+                measured.append((advice, candidate))
+            results.extend(advice for advice, _ in measured)
+            tried = [candidate for _, candidate in measured]
+            helpful = [(advice, candidate) for advice, candidate in measured if advice.helps]
+            if not helpful:
+                break
+            _, best = max(helpful, key=lambda pair: pair[0].gain_ms)
+            _build(conn, best, f"convguard_bench_kept_{len(kept)}")
+            kept.append(best)
+            if round_number < rounds:
+                document = explain(conn, bound)
+                nodes = plan_nodes(document)
+    finally:
+        for number in range(len(kept)):
+            conn.execute(f'DROP INDEX IF EXISTS "convguard_bench_kept_{number}"')
     combined = None
-    if len(best) > 1:
-        status("the best indexes together")
-        combined = _try_indexes(conn, bound, [candidate for _, candidate in best.values()])
+    if len(kept) > 1:
+        status("the kept indexes together")
+        combined = _try_indexes(conn, bound, kept)
     return results, combined
+
+
+def _build(conn: psycopg.Connection[Any], candidate: _Candidate, name: str) -> None:
+    try:
+        conn.execute(candidate.sql.replace("CREATE INDEX ON", f'CREATE INDEX "{name}" ON', 1))
+    except Exception as error:  # psycopg.Error: an index PostgreSQL cannot build
+        raise DatabaseError(f"cannot build index {candidate.sql}: {error}") from error
 
 
 def _try_indexes(conn: psycopg.Connection[Any], bound: BoundQuery,

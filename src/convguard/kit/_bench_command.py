@@ -218,13 +218,23 @@ def _text(result: BenchResult) -> str:
             lines.append("  index advice (measured on the bench's throwaway database, then "
                          "dropped):")
             for advice in helpful:
+                on_top = (f" [with {len(advice.given)} kept index"
+                          f"{'es' if len(advice.given) > 1 else ''} in place]"
+                          if advice.given else "")
                 lines.append(f"    {advice.gain_ratio:6.1%} faster ({_ms(advice.before_ms)} -> "
                              f"{_ms(advice.after_ms)}, faster in {advice.wins} of "
-                             f"{advice.pairs} paired runs): {advice.index_sql};")
+                             f"{advice.pairs} paired runs){on_top}: {advice.index_sql};")
             if result.combined is not None:
                 combined = result.combined
-                lines.append(f"    together: {_ms(combined.before_ms)} -> "
-                             f"{_ms(combined.after_ms)} ({combined.gain_ratio:.1%} faster)")
+                verdict = ""
+                if result.goal_ms:
+                    verdict = (", within the goal" if combined.after_ms <= result.goal_ms
+                               else ", still over the goal")
+                lines.append(f"    the {combined.index_sql.count(';') + 1} kept together: "
+                             f"{_ms(combined.before_ms)} -> {_ms(combined.after_ms)} "
+                             f"({combined.gain_ratio:.1%} faster{verdict}):")
+                for index_sql in combined.index_sql.split(";\n"):
+                    lines.append(f"      {index_sql};")
         else:
             lines.append(f"  index advice: none of {len(result.advice)} candidate indexes cut the "
                          f"median by more than {MIN_GAIN_RATIO:.0%}")
