@@ -650,7 +650,10 @@ def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[s
                                       [*existing, *(c.sql for c in kept)])
             known = {_normalise(c.sql) for c in fresh}
             kept_keys = {_normalise(c.sql) for c in kept}
-            pending = fresh + [c for c in tried if _normalise(c.sql) not in known | kept_keys]
+            covered = {_leading_key(c) for c in kept}
+            pending = [c for c in fresh + [c for c in tried
+                                           if _normalise(c.sql) not in known | kept_keys]
+                       if _leading_key(c) not in covered]
             measured: list[tuple[IndexAdvice, _Candidate]] = []
             for number, candidate in enumerate(pending, start=1):
                 status(f"index round {round_number}, {number}/{len(pending)}: {candidate.sql}")
@@ -676,6 +679,18 @@ def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[s
         status("the kept indexes together")
         combined = _try_indexes(conn, bound, kept)
     return results, combined
+
+
+def _leading_key(candidate: _Candidate) -> tuple[str, str]:
+    """``(table, first key column)``: a kept index already serves every candidate sharing it.
+
+    Example:
+        >>> _leading_key(_Candidate('CREATE INDEX ON "Message" ("aiDraftId") INCLUDE ("sentAt")',
+        ...                         "scan", "Message"))
+        ('Message', '"aiDraftId"')
+    """
+    keys = candidate.sql.split("(", 1)[1] if "(" in candidate.sql else ""
+    return candidate.table, keys.split(",", 1)[0].split(")", 1)[0].strip()
 
 
 def _build(conn: psycopg.Connection[Any], candidate: _Candidate, name: str) -> None:
