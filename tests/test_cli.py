@@ -313,8 +313,8 @@ def test_extract_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     (query,) = json.loads(out)
     assert query["tag"] == "sql" and query["function"] is None
-    assert query["parameters"][0] == {"placeholder": "$1", "index": 1, "expression": ":from",
-                                      "kind": "named", "line": 24, "column": 28}
+    assert query["parameters"][0] == {"placeholder": "$1", "index": 1, "expression": ":client_ids",
+                                      "kind": "named", "line": 32, "column": 26}
 
 
 def test_extract_function_selector(capsys: pytest.CaptureFixture[str]) -> None:

@@ -153,8 +153,7 @@ def test_reference_query_is_valid_postgresql() -> None:
     assert not query.sql.rstrip().endswith(";")
     assert query.span.start_position.line == text[: text.index("WITH")].count("\n") + 1
     names = {p.expression: p.index for p in query.placeholders}
-    # Numbered by first use: the anchor's candidate filter reads the range first.
-    assert names == {":from": 1, ":to": 2, ":client_ids": 3, ":maturity_buffer_days": 4,
+    assert names == {":client_ids": 1, ":from": 2, ":to": 3, ":maturity_buffer_days": 4,
                      ":attribution_window_days": 5}
     assert all(p.kind == "named" for p in query.placeholders)
     assert ":to" not in query.sql.split("*/")[-1].split("WITH", 1)[1]

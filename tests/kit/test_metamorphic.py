@@ -58,18 +58,20 @@ CUTOFF_TRUNCATED = [(  # the maturity cutoff truncated to the day
         - (:maturity_buffer_days * interval '1 day') THEN 3""",
     """WHEN ad."sentAt" > date_trunc('day', (:to::timestamptz AT TIME ZONE 'UTC')
         - (:maturity_buffer_days * interval '1 day')) THEN 3""")]
-NO_UPPER_BOUND = [  # both upper bounds: the anchor's candidate filter alone would still bound
-    ("""    AND dst."sentAt" < (:to::timestamptz AT TIME ZONE 'UTC')\n""", ""),
-    ("""        AND w."sentAt" < (:to::timestamptz AT TIME ZONE 'UTC')\n""", "")]
+NO_UPPER_BOUND = [("""    AND dst."sentAt" < (:to::timestamptz AT TIME ZONE 'UTC')\n""", "")]
 TIMESTAMPTZ_COMPARED = [(" AT TIME ZONE 'UTC'", "")]  # compared in the session's TimeZone
 PARTS_COUNTED = [(  # first part = "no earlier part" (ties survive), and rows counted, not leads
-    """  SELECT m."aiDraftId" AS "draftId", MIN(m."sentAt") AS "sentAt\"""",
-    """  SELECT m."aiDraftId" AS "draftId", m."sentAt\""""), (
-    """  GROUP BY m."aiDraftId"
-),""",
-    """    AND NOT EXISTS (SELECT 1 FROM "Message" e WHERE e."aiDraftId" = m."aiDraftId"
-      AND e.direction = 'outbound' AND e."sentAt" < m."sentAt")
-),"""), (
+    """  SELECT m."aiDraftId" AS "draftId", MIN(m."sentAt") AS "sentAt"
+  FROM "Message" m
+  WHERE m."aiDraftId" IS NOT NULL
+    AND m.direction = 'outbound'
+  GROUP BY m."aiDraftId\"""",
+    """  SELECT m."aiDraftId" AS "draftId", m."sentAt"
+  FROM "Message" m
+  WHERE m."aiDraftId" IS NOT NULL
+    AND m.direction = 'outbound'
+    AND NOT EXISTS (SELECT 1 FROM "Message" e WHERE e."aiDraftId" = m."aiDraftId"
+      AND e.direction = 'outbound' AND e."sentAt" < m."sentAt")"""), (
     """  COUNT(DISTINCT lo."leadId")::int AS count
 FROM lead_outcomes lo""",
     """  COUNT(*)::int AS count

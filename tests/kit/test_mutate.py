@@ -326,3 +326,30 @@ def test_a_query_that_fails_its_scenarios_cannot_be_scored(bench, monkeypatch, c
     assert run_mutate_command(args, out) == 2
     assert "the original query fails scenario date-range-edges" in capsys.readouterr().err
     assert json.loads(out.getvalue())["error"]["hint"].startswith("run `convguard test ")
+
+
+def test_equivalents_may_be_recorded_per_query(bench, monkeypatch) -> None:
+    """Mutant numbers depend on the query, so a table named by PATH[::FUNCTION] holds the ids of
+    that query only; other queries do not see them."""
+    from convguard.kit._command import plan_queries
+    from convguard.kit._mutate import equivalents_for, run_mutation
+
+    monkeypatch.chdir(ROOT)
+    planned = plan_queries([SQL_QUERY])
+    config = dataclasses.replace(planned[0].config, equivalent_mutants={
+        "fixtures/queries/booking_conversion.sql": {"MMX-2:MIN→MAX": "claimed, wrongly"},
+        "fixtures/app/actions/ai-draft-response-analytics-actions.ts::other": {"MMX-1:x": "y"}})
+    assert equivalents_for(config, planned[0].plan.query) == {"MMX-2:MIN→MAX": "claimed, wrongly"}
+    planned = [dataclasses.replace(planned[0], config=config)]
+    result = run_mutation(planned, bench, operators=["MMX"], examples=0)
+    assert any("MMX-2:MIN→MAX is recorded as equivalent but scenario" in w
+               for w in result.warnings)
+
+
+@pytest.mark.parametrize("value", [3, {"ROR-1:x": 3}, ["a"]])
+def test_an_equivalent_record_must_be_a_reason_or_a_table_of_reasons(value: object) -> None:
+    from convguard._config import parse_config
+    from convguard._errors import ConfigError
+
+    with pytest.raises(ConfigError, match="equivalent_mutants maps a mutant id"):
+        parse_config({"equivalent_mutants": {"q.sql": value}}, source="convguard.toml", root=".")

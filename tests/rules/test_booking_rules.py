@@ -120,6 +120,37 @@ def test_range_inside_the_anchor_is_not_on_the_send_time() -> None:
     assert sql_codes(change) == {"CG203"}
 
 
+ANCHOR_WHERE = "    AND m.direction = 'outbound'\n  GROUP BY"
+
+
+def candidate_filter(*conditions: str) -> tuple[str, str]:
+    """The anchor narrowed to drafts with a message meeting ``conditions`` (the range's by
+    default), as an ``IN`` over ``Message``."""
+    where = "\n        AND ".join(conditions or (
+        "w.direction = 'outbound'", "w.\"sentAt\" >= (:from::timestamptz AT TIME ZONE 'UTC')",
+        "w.\"sentAt\" < (:to::timestamptz AT TIME ZONE 'UTC')"))
+    return (ANCHOR_WHERE, "    AND m.direction = 'outbound'\n    AND m.\"aiDraftId\" IN (\n"
+                          "      SELECT w.\"aiDraftId\" FROM \"Message\" w\n"
+                          f"      WHERE {where})\n  GROUP BY")
+
+
+@pytest.mark.parametrize(("conditions", "expected"), [
+    ((), set()),
+    (("w.direction = 'outbound'", "w.\"sentAt\" >= :from", "w.\"sentAt\" <= :to"), set()),
+    (("w.\"sentAt\" BETWEEN :from AND :to", "w.\"aiDraftId\" IS NOT NULL"), set()),
+    (("w.\"sentAt\" < :to",), set()),
+    (("w.\"sentAt\" > :from",), {"CG203"}),
+    (("w.direction = 'inbound'", "w.\"sentAt\" >= :from"), {"CG203"}),
+    (("w.\"sentAt\" >= :from", "w.channel = 'sms'"), {"CG203"}),
+    (("w.\"sentAt\" >= :to",), {"CG203"}),
+])
+def test_a_candidate_filter_in_the_anchor_is_sound_only_with_the_ranges_conditions(
+        conditions: tuple[str, ...], expected: set[str]) -> None:
+    """Narrowing the anchor to drafts with an outbound message in [from, to) keeps every draft
+    sent in the range with all its messages; a condition a send in the range can fail does not."""
+    assert sql_codes(candidate_filter(*conditions)) == expected
+
+
 # -- CG205/CG206/CG207/CG208: the outcome ---------------------------------------------------------
 
 BOOKED = 'WHEN ad."appointmentBookedAt" > ad."sentAt"\n'
