@@ -348,3 +348,33 @@ def test_advice_leaves_no_index_behind(bench: Any, seeded: tuple[Any, Any], plan
     results, _ = advise(conn, bound, document, plan_nodes(document), rounds=2)
     assert results and all(advice.pairs >= 1 for advice in results)
     assert {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")} == before
+
+
+def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
+    from convguard.kit._bench import BenchResult, IndexAdvice, SizeResult, Timing
+    from convguard.kit._bench_command import format_text
+    from convguard.kit._synthetic import SeedReport
+
+    seed = SeedReport(clients=5, campaigns=20, leads=1000, drafts=2500, messages=5000,
+                      load_seconds=0.1, index_seconds=0.1, analyze_seconds=0.1,
+                      client_ids=("a",))
+    size = SizeResult(seed=seed, timing=Timing(runs_ms=(3000.0, 3100.0, 2900.0), rows=((1,),)),
+                      plan_top=(), execution_ms=3000.0, planning_ms=1.0)
+    first = 'CREATE INDEX ON "Message" ("aiDraftId", "sentAt")'
+    second = 'CREATE INDEX ON "AIDraft" ("id") INCLUDE ("leadId")'
+    unused = 'CREATE INDEX ON "Lead" ("id", "clientId")'
+    advice = (
+        IndexAdvice(first, "scan", 3000.0, 2400.0, 50.0, pairs=3, wins=3),
+        IndexAdvice(unused, "scan", 3000.0, 3000.0, 50.0, used=False, pairs=1),
+        IndexAdvice(second, "scan", 2400.0, 2000.0, 50.0, pairs=3, wins=3, given=(first,)),
+        IndexAdvice(unused, "scan", 2400.0, 2400.0, 50.0, used=False, pairs=1, given=(first,)),
+    )
+    combined = IndexAdvice(f"{first};\n{second}", "scan", 3000.0, 2000.0, 90.0, pairs=3, wins=3)
+    result = BenchResult(query="q.sql:1", driver="node-postgres", sizes=(size,), advice=advice,
+                         combined=combined, budget_ms=10_000.0, history_days=365, window_days=30)
+    text = format_text([result])
+    assert "range: the last 30 of 365 days of sends (about 8% of the drafts)" in text
+    assert "budget: statement timeout 10,000 ms; goal a quarter of it, 2,500 ms: OVER" in text
+    assert "[with 1 kept index in place]: " + second in text
+    assert "the 2 kept together: 3,000 ms -> 2,000 ms (33.3% faster, within the goal):" in text
+    assert text.count("tried, not used by the plan: " + unused) == 1

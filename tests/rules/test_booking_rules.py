@@ -129,9 +129,10 @@ def candidate_filter(*conditions: str) -> tuple[str, str]:
     where = "\n        AND ".join(conditions or (
         "w.direction = 'outbound'", "w.\"sentAt\" >= (:from::timestamptz AT TIME ZONE 'UTC')",
         "w.\"sentAt\" < (:to::timestamptz AT TIME ZONE 'UTC')"))
-    return (ANCHOR_WHERE, "    AND m.direction = 'outbound'\n    AND m.\"aiDraftId\" IN (\n"
-                          "      SELECT w.\"aiDraftId\" FROM \"Message\" w\n"
-                          f"      WHERE {where})\n  GROUP BY")
+    narrowed = ("    AND m.direction = 'outbound'\n    AND m.\"aiDraftId\" IN (\n"
+                "      SELECT w.\"aiDraftId\" FROM \"Message\" w\n"
+                f"      WHERE {where})\n  GROUP BY")
+    return ANCHOR_WHERE, narrowed
 
 
 @pytest.mark.parametrize(("conditions", "expected"), [

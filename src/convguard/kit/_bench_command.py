@@ -238,8 +238,14 @@ def _text(result: BenchResult) -> str:
         else:
             lines.append(f"  index advice: none of {len(result.advice)} candidate indexes cut the "
                          f"median by more than {MIN_GAIN_RATIO:.0%}")
+        shown: set[tuple[str, str]] = set()
         for advice in (advice for advice in result.advice if not advice.helps):
-            lines.append(f"    tried, {_verdict(advice)}: {advice.index_sql}")
+            verdict = _verdict(advice)
+            if not advice.used and (advice.index_sql, verdict) in shown:
+                continue  # an unused index is unused again in a later round: say it once
+            shown.add((advice.index_sql, verdict))
+            on_top = f" [with {len(advice.given)} kept]" if advice.given else ""
+            lines.append(f"    tried, {verdict}{on_top}: {advice.index_sql}")
     return "\n".join(lines) + "\n"
 
 
