@@ -17,7 +17,9 @@ Index advice: for the scans under the costliest nodes, candidate indexes are der
 (the scan's join/group/sort keys first, the columns the query needs from it next or as INCLUDE,
 and the query's own constant filters as a partial-index predicate); each one is created in the
 bench's throwaway database, the query re-measured, and the index dropped again. Only candidates
-that cut the median by more than :data:`MIN_GAIN_RATIO` are advised.
+that cut the median by more than :data:`MIN_GAIN_RATIO` are advised. In greedy rounds (up to
+:data:`ADVICE_ROUNDS`): the best helpful index is kept and the next round's candidates are timed
+on top of it, so an index that only pays once another has changed the plan is found too.
 
 Example:
     >>> node = {"Node Type": "Seq Scan", "Relation Name": "Message", "Alias": "m",
