@@ -195,7 +195,7 @@ def send_time_without_outbound_filter(query: ExtractedQuery, parsed: ParsedQuery
     for condition in conditions:
         if facts.in_candidate_filter(condition):
             continue
-        direction = _direction_filter(facts, condition)
+        direction = facts.directions(condition)
         if direction is None:
             continue
         if direction == {"outbound"}:
@@ -210,26 +210,3 @@ def send_time_without_outbound_filter(query: ExtractedQuery, parsed: ParsedQuery
         yield at(anchor_at, facts.sql,
                  f"the {name} CTE has no direction = 'outbound' filter: inbound replies count as "
                  "sends", "add AND m.direction = 'outbound' to its WHERE")
-
-
-def _direction_filter(facts: BookingFacts, condition: exp.Expression) -> set[str] | None:
-    """The directions a top-level condition on ``Message.direction`` keeps (None: not one)."""
-    condition = unparen(condition)
-    if isinstance(condition, (exp.EQ, exp.NEQ)):
-        for column, value in ((condition.this, condition.expression),
-                              (condition.expression, condition.this)):
-            if facts.is_column(column, ("Message", "direction")):
-                text = value.this if isinstance(value, exp.Literal) and value.is_string else "?"
-                if isinstance(condition, exp.NEQ):
-                    return {"not " + text}
-                return {text}
-    if isinstance(condition, exp.In) and facts.is_column(condition.this, ("Message", "direction")):
-        return {item.this if isinstance(item, exp.Literal) else "?"
-                for item in condition.expressions}
-    # A direction inside a subquery filters that subquery's messages, not the anchor's.
-    if any(
-            facts.is_column(column, ("Message", "direction"))
-            and column.find_ancestor(exp.Select) is condition.find_ancestor(exp.Select)
-            for column in condition.find_all(exp.Column)):
-        return {"?"}
-    return None

@@ -146,13 +146,9 @@ class BookingFacts:
         tested = is_not_null(condition)
         if tested is not None:
             return self.is_column(tested, MESSAGE_DRAFT)
-        if isinstance(condition, exp.EQ):
-            for column, value in ((condition.this, condition.expression),
-                                  (condition.expression, condition.this)):
-                if (self.is_column(column, DIRECTION) and isinstance(value, exp.Literal)
-                        and value.is_string and value.this == "outbound"):
-                    return True
-            return False
+        directions = self.directions(condition)
+        if directions is not None:
+            return directions == {"outbound"}
         kept = {("from", ">="), ("to", "<"), ("to", "<=")}
         parts = [comparison for comparison in self.comparisons if comparison.node is condition]
         return bool(parts) and all(
@@ -160,6 +156,29 @@ class BookingFacts:
                 and (self.role(candidate.right), candidate.op) in kept
                 for candidate in (comparison, comparison.flipped()))
             for comparison in parts)
+
+    def directions(self, condition: exp.Expression) -> set[str] | None:
+        """The directions a condition on ``Message.direction`` keeps (None: not one).
+
+        ``{"?"}`` when it reads the direction in another way; a direction inside a subquery
+        filters that subquery's messages, so it does not count for the condition's own SELECT.
+        """
+        condition = unparen(condition)
+        if isinstance(condition, (exp.EQ, exp.NEQ)):
+            for column, value in ((condition.this, condition.expression),
+                                  (condition.expression, condition.this)):
+                if self.is_column(column, DIRECTION):
+                    text = value.this if isinstance(value, exp.Literal) and value.is_string \
+                        else "?"
+                    return {"not " + text} if isinstance(condition, exp.NEQ) else {text}
+        if isinstance(condition, exp.In) and self.is_column(condition.this, DIRECTION):
+            return {item.this if isinstance(item, exp.Literal) else "?"
+                    for item in condition.expressions}
+        if any(self.is_column(column, DIRECTION)
+               and column.find_ancestor(exp.Select) is condition.find_ancestor(exp.Select)
+               for column in condition.find_all(exp.Column)):
+            return {"?"}
+        return None
 
     def in_candidate_filter(self, node: exp.Expression) -> bool:
         """Whether ``node`` is part of a candidate-shaped filter (sound or not: a flawed one is
