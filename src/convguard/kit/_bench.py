@@ -712,15 +712,15 @@ def _try_indexes(conn: psycopg.Connection[Any], bound: BoundQuery,
     try:
         for number, candidate in enumerate(candidates):
             name = f"convguard_bench_candidate_{number}"
-            conn.execute(candidate.sql.replace("CREATE INDEX ON", f"CREATE INDEX {name} ON", 1))
+            _build(conn, candidate, name)
             names.append(name)
         build_ms = (time.perf_counter() - started) * 1000
         size = sum(_scalar(conn, "SELECT pg_relation_size(%s::regclass)", name) for name in names)
         used = any(name in str(explain_plain(conn, bound)) for name in names)
         without, with_ = _paired_runs(conn, bound, names) if used else ([], [])
-    except QueryFailed:
+    except (QueryFailed, DatabaseError):
         raise
-    except Exception as error:  # psycopg.Error: an index PostgreSQL cannot build
+    except Exception as error:  # psycopg.Error while sizing or timing the built indexes
         raise DatabaseError(f"cannot try index {candidates[-1].sql}: {error}") from error
     finally:
         for name in names:

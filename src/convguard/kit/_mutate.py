@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from convguard._errors import ConvguardError
 from convguard._model import ExtractedQuery, ExtractionResult, HostText
+from convguard._paths import split_selector
 from convguard.kit._mutants import OPERATORS, Mutant, Mutation, mutate_query
 from convguard.kit._runner import QueryPlan, ScenarioResult
 
@@ -207,10 +208,10 @@ def equivalents_for(config: Config, query: ExtractedQuery) -> dict[str, str]:
 
 def names_query(config: Config, selector: str, query: ExtractedQuery) -> bool:
     """Whether ``PATH[::FUNCTION]`` (relative to the configuration) names ``query``."""
-    path, _, function = selector.partition("::")
+    path, function = split_selector(selector)
     if os.path.realpath(config.resolve(path)) != os.path.realpath(query.path):
         return False
-    return not function or function == query.function
+    return function is None or function == query.function
 
 
 def parameter_families(plan: QueryPlan) -> dict[int, str]:
