@@ -18,7 +18,8 @@ from convguard._errors import ExtractionError, InputError
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "fixtures" / "app" / "actions" / "ai-draft-response-analytics-actions.ts"
 REFERENCE = ROOT / "fixtures" / "queries" / "booking_conversion.sql"
-PLAIN = Config(root="/virtual")
+SAMPLE_SCHEMA = ROOT / "fixtures" / "prisma" / "schema.prisma"
+PLAIN = Config(root="/virtual", schema=str(SAMPLE_SCHEMA))
 WINDOW = 'SELECT d.id FROM "AIDraft" d\nWHERE d."updatedAt" > $1'
 
 
@@ -198,9 +199,10 @@ def test_configured_prisma_schema_drives_lineage(tmp_path) -> None:
     prisma = Path(__file__).parent.parent / "fixtures" / "prisma" / "schema.prisma"
     sql = 'SELECT l.email FROM "Lead" l'
     with_schema = parse_config({"schema": str(prisma)}, source="convguard.toml", root=str(tmp_path))
-    without = parse_config({}, source="convguard.toml", root=str(tmp_path))
     assert [d.code for d in check_source("q.sql", sql, config=with_schema).diagnostics] == []
-    assert [d.code for d in check_source("q.sql", sql, config=without).diagnostics] == ["CG003"]
+    missing = 'SELECT l.nope FROM "Lead" l'
+    assert [d.code for d in check_source("q.sql", missing, config=with_schema).diagnostics] == \
+        ["CG003"]
 
 
 def test_unreadable_configured_schema_is_an_error_not_a_traceback(tmp_path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from convguard import cli
 from convguard._config import clear_config_cache
+from convguard._schema_discovery import clear_schema_cache
 from convguard.cli import main, parse_selector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,14 +31,21 @@ BAD_SQL = (
 )
 
 
+SAMPLE_SCHEMA = ROOT / "fixtures" / "prisma" / "schema.prisma"
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test runs in an empty folder with no configuration above it that it did not write."""
+    """Each test runs in a folder with no configuration above it that it did not write, and the
+    sample application's schema where an application keeps it (``prisma/schema.prisma``)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CONVGUARD_DEBUG", raising=False)
+    write(tmp_path / "prisma" / "schema.prisma", SAMPLE_SCHEMA.read_text(encoding="utf-8"))
     clear_config_cache()
+    clear_schema_cache()
     yield
     clear_config_cache()
+    clear_schema_cache()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -114,6 +122,38 @@ def test_parse_selector_rejects_half_selectors(text: str) -> None:
 def test_check_clean_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = write(tmp_path / "clean.sql", CLEAN_SQL)
     assert run(capsys, "check", path) == (0, "All checks passed.\n", "")
+
+
+def test_check_without_a_schema_turns_cg003_off_with_one_note(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / ".git").mkdir(parents=True)  # the repository root: the search stops here
+    first = write(app / "a.sql", 'SELECT l.nope FROM "Lead" l;\n')
+    second = write(app / "b.sql", 'SELECT d.id FROM "AIDraft" d WHERE d."updatedAt" > $1;\n')
+    code, out, err = run(capsys, "check", "--format", "json", first, second)
+    assert code == 1
+    assert [finding["code"] for finding in json.loads(out)] == ["CG104"]
+    assert err.count("\n") == 1 and err.startswith("note: no schema found"), err
+    assert "CG003 unresolved-column is off" in err
+
+
+def test_check_finds_a_multi_file_schema_folder(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / ".git").mkdir(parents=True)
+    write(app / "prisma" / "schema" / "main.prisma",
+          'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n')
+    write(app / "prisma" / "schema" / "billing" / "invoice.prisma",
+          "model Invoice {\n  id Int @id\n  issuedAt DateTime\n}\n")
+    write(app / "prisma" / "schema" / "lead.prisma", "model Lead {\n  id String @id\n}\n")
+    path = write(app / "src" / "q.sql",
+                 'SELECT i."issuedAt", l.id FROM "Invoice" i, "Lead" l;\n'
+                 'SELECT i."dueAt" FROM "Invoice" i;\n')
+    code, out, err = run(capsys, "check", path)
+    assert (code, err) == (1, "")
+    assert [line.split(": ")[1].split()[0] for line in out.splitlines()[:-1]
+            if not line.startswith("  ")] == ["CG003"]
+    assert ":2:8: CG003" in out
 
 
 def test_check_reference_query_is_clean(capsys: pytest.CaptureFixture[str]) -> None:

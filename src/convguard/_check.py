@@ -43,6 +43,8 @@ class CheckResult:
     files: tuple[str, ...] = ()
     queries: int = 0
     errors: tuple[ConvguardError, ...] = ()
+    #: one-line remarks about how the check ran (a rule turned off for want of a schema)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,17 +58,23 @@ class CheckResult:
     def merge(self, other: CheckResult) -> CheckResult:
         return CheckResult(
             tuple(sorted(self.diagnostics + other.diagnostics, key=lambda d: d.sort_key)),
-            self.files + other.files, self.queries + other.queries, self.errors + other.errors)
+            self.files + other.files, self.queries + other.queries, self.errors + other.errors,
+            _unique_notes(self.notes + other.notes))
+
+
+def _unique_notes(notes: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(notes))
 
 
 class _State:
-    """Diagnostics and errors collected while checking (one per check call)."""
+    """Diagnostics, errors and notes collected while checking (one per check call)."""
 
-    __slots__ = ("diagnostics", "errors")
+    __slots__ = ("diagnostics", "errors", "notes")
 
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.errors: list[ConvguardError] = []
+        self.notes: list[str] = []
 
 
 def check_source(path: str, text: str, *, config: Config | None = None,
@@ -74,7 +82,8 @@ def check_source(path: str, text: str, *, config: Config | None = None,
     """Check the queries of one file given as text.
 
     ``config`` None finds the configuration from ``path`` upwards (``convguard.toml`` or
-    ``[tool.convguard]``); ``schema`` None is the configured one, else the built-in booking schema.
+    ``[tool.convguard]``); ``schema`` None is the configured or found one
+    (:mod:`convguard._schema_discovery`), else none: CG003 is then off, with a note.
     """
     state = _State()
     try:
@@ -88,13 +97,10 @@ def check_source(path: str, text: str, *, config: Config | None = None,
     except ConvguardError as error:
         return CheckResult(files=(path,), errors=(error,))
     host = HostText(path, text)
-    try:
-        schema = schema or default_schema(config)
-    except ConvguardError as error:
-        return CheckResult(files=(path,), errors=(error,))
     count = check_extraction(extraction, host, config, schema=schema, state=state)
     diagnostics = tuple(sorted(_selected(state.diagnostics, config), key=lambda d: d.sort_key))
-    return CheckResult(diagnostics, (path,), count, tuple(state.errors))
+    return CheckResult(diagnostics, (path,), count, tuple(state.errors),
+                       _unique_notes(state.notes))
 
 
 def check_paths(paths: Sequence[str], *, config: Config | None = None,
@@ -110,6 +116,7 @@ def check_paths(paths: Sequence[str], *, config: Config | None = None,
     diagnostics: list[Diagnostic] = []
     files: list[str] = []
     errors: list[ConvguardError] = []
+    notes: list[str] = []
     queries = 0
     for path in paths:
         if os.path.isdir(path):
@@ -132,9 +139,10 @@ def check_paths(paths: Sequence[str], *, config: Config | None = None,
             diagnostics.extend(result.diagnostics)
             files.extend(result.files)
             errors.extend(result.errors)
+            notes.extend(result.notes)
             queries += result.queries
     return CheckResult(tuple(sorted(diagnostics, key=lambda d: d.sort_key)), tuple(files),
-                       queries, tuple(errors))
+                       queries, tuple(errors), _unique_notes(notes))
 
 
 def _walk(folder: str, suffixes: Iterable[str]) -> Iterator[str]:
@@ -165,43 +173,45 @@ def _enabled_codes(config: Config) -> set[str]:
 
 # -- one file ----------------------------------------------------------------------------------
 
-_DEFAULT_SCHEMA: list[Schema] = []
+_EMPTY_SCHEMA: list[Schema] = []
 
 
-def default_schema(config: Config | None = None) -> Schema:
-    """The schema lineage resolves against: the configured one if it can be loaded, else built-in."""
-    if config is not None and config.schema:
-        loaded = _configured_schema(config)
-        if loaded is not None:
-            return loaded
-    if not _DEFAULT_SCHEMA:
-        from convguard._schema import booking_schema
+def _schema_of_file(path: str, config: Config, state: _State) -> Schema | None:
+    """The configured or found schema of ``path`` (None: none). An unusable configured schema is
+    an error; an unusable *found* one (the user never named it) turns CG003 off with a note."""
+    from convguard._schema_discovery import locate_schema, load_schema
 
-        _DEFAULT_SCHEMA.append(booking_schema())
-    return _DEFAULT_SCHEMA[0]
+    location = locate_schema(path, config)
+    if location is None:
+        return None
+    try:
+        return load_schema(location)
+    except ConvguardError as error:
+        if location.origin == "configured":
+            state.errors.append(error)
+        else:
+            where = f"{error.path}:{error.line}" if error.line else str(error.path)
+            state.notes.append(f"cannot use the Prisma schema found at {where}: {error.message}; "
+                               "CG003 unresolved-column is off (set `schema = ...` in the "
+                               "configuration to choose another)")
+        return None
 
 
-_CONFIGURED: dict[str, Schema | None] = {}
+def _empty_schema() -> Schema:
+    """No tables: every reference is outside the schema, so no rule claims anything about it."""
+    if not _EMPTY_SCHEMA:
+        from convguard._schema import Schema as SchemaType
 
-
-def _configured_schema(config: Config) -> Schema | None:
-    """The schema of the configuration's ``schema = "prisma/schema.prisma"`` (read once).
-
-    A configured file that cannot be read or parsed raises SchemaError, so the file's check reports
-    it with the path and line.
-    """
-    path = config.resolve(config.schema or "")
-    if path not in _CONFIGURED:
-        from convguard._prisma import schema_from_config
-
-        _CONFIGURED[path] = schema_from_config(path)
-    return _CONFIGURED[path]
+        _EMPTY_SCHEMA.append(SchemaType(tables=()))
+    return _EMPTY_SCHEMA[0]
 
 
 def check_extraction(extraction: ExtractionResult, host: HostText, config: Config, *,
                      schema: Schema | None = None, state: _State | None = None) -> int:
     """Run every rule on one file's extraction; diagnostics and errors go to ``state``.
 
+    ``schema`` None is the file's configured or found schema; with none, queries bound to a
+    profile use the profile's data model and the others resolve no column (CG003 off, a note).
     Returns the number of queries checked. The cyclic garbage collector is paused while one file
     is checked: sqlglot trees are large and cyclic (parent links), and collections triggered by
     their allocations cost as much as parsing them; collection resumes after the file.
@@ -217,6 +227,8 @@ def check_extraction(extraction: ExtractionResult, host: HostText, config: Confi
 
 def _check_extraction(extraction: ExtractionResult, host: HostText, config: Config,
                       schema: Schema | None, state: _State | None) -> int:
+    from sqlglot import exp
+
     from convguard._lineage import lineage as build_lineage
     from convguard._parse import parse
     from convguard._suppress import (
@@ -228,7 +240,8 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
     from convguard.rules import RULES, RuleContext
 
     state = state if state is not None else _State()
-    schema = schema or default_schema(config)
+    if schema is None and extraction.queries:
+        schema = _schema_of_file(extraction.path, config, state)
     entries = _entries(config, extraction, state)
     script = not extraction.path.lower().endswith(".sql")
     recorded = [item for query in extraction.queries for item in query.host_suppressions]
@@ -236,11 +249,19 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
     found: list[Diagnostic] = []
     enabled = _enabled_codes(config)
     query_rules = [rule for rule in RULES.values() if rule.kind == "query" and rule.code in enabled]
+    unresolvable = False
     for query in extraction.queries:
         parsed = parse(query)
-        lineage = _lineage_for(parsed, schema, build_lineage)
         binding = _binding(query, parsed, entries, config, state)
-        context = RuleContext(config, schema, extraction, host, binding, {})
+        query_schema = schema
+        if query_schema is None and binding is not None:
+            query_schema = binding.profile.builtin_schema()
+        if query_schema is None:
+            query_schema = _empty_schema()
+            unresolvable = unresolvable or (parsed.tree is not None
+                                            and parsed.tree.find(exp.Table) is not None)
+        lineage = _lineage_for(parsed, query_schema, build_lineage)
+        context = RuleContext(config, query_schema, extraction, host, binding, {})
         suppressions.extend(sql_suppressions(query, parsed, host))
         for rule in query_rules:
             if rule.profile is not None and (binding is None or rule.profile not in (
@@ -253,7 +274,12 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
                     found.append(_diagnostic(rule, finding, query, host))
             except Exception as error:  # noqa: BLE001 - a rule's bug must not hide the others
                 state.errors.append(_internal_error(rule, query, error))
-    file_context = RuleContext(config, schema, extraction, host, None, {})
+    if unresolvable and "CG003" in enabled:
+        from convguard._schema_discovery import NO_SCHEMA_NOTE
+
+        if not any("CG003" in note for note in state.notes):
+            state.notes.append(NO_SCHEMA_NOTE)
+    file_context = RuleContext(config, schema or _empty_schema(), extraction, host, None, {})
     for rule in RULES.values():
         if rule.kind == "file" and rule.check is not None and rule.code in enabled:
             try:
@@ -374,4 +400,4 @@ def _diagnostic(rule: Rule, finding: Finding, query: ExtractedQuery | None, host
     )
 
 
-__all__ = ["CheckResult", "check_extraction", "check_paths", "check_source", "default_schema"]
+__all__ = ["CheckResult", "check_extraction", "check_paths", "check_source"]

@@ -20,7 +20,8 @@ Example:
     >>> at, lead = parsed.tree.expressions
     >>> sorted(result.of(at).columns), sorted(result.of(at).aggregates)
     ([('Message', 'sentAt')], ['min'])
-    >>> sorted(result.of(lead).columns), same_entity(result.of(lead), ("Lead", "id"))
+    >>> sorted(result.of(lead).columns), same_entity(result.of(lead), ("Lead", "id"),
+    ...                                               booking_schema())
     ([('AIDraft', 'id')], False)
 """
 
@@ -100,7 +101,7 @@ def merge(results: Iterable[Result], *, aggregate: str | None = None, direct: bo
                    frozenset(unknown))
 
 
-def same_entity(result: Result | None, target: ColumnRef, schema: Schema | None = None) -> bool:
+def same_entity(result: Result | None, target: ColumnRef, schema: Schema) -> bool:
     """Whether a value is the key ``target``: the column itself or a foreign key pointing at it.
 
     Example:
@@ -111,10 +112,6 @@ def same_entity(result: Result | None, target: ColumnRef, schema: Schema | None 
     """
     if not isinstance(result, Lineage) or not result.columns or result.unknown:
         return False
-    if schema is None:
-        from convguard._schema import booking_schema
-
-        schema = booking_schema()
     for table_name, column_name in result.columns:
         if (table_name, column_name) == target:
             continue

@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ def schema_from_config(path: str | Path) -> Schema:
         'integer'
     """
     location = Path(path)
-    files = sorted(location.rglob("*.prisma")) if location.is_dir() else [location]
+    files = _schema_files(location) if location.is_dir() else [location]
     if not files:
         raise SchemaError("the folder holds no .prisma file", path=str(location),
                           hint="point the configuration at schema.prisma or its folder")
@@ -158,6 +159,22 @@ def schema_from_config(path: str | Path) -> Schema:
                               hint="the schema must be a readable UTF-8 file") from None
         documents.append(_parse(text, str(file)))
     return _Resolver(documents).schema()
+
+
+def _schema_files(folder: Path) -> list[Path]:
+    """The ``.prisma`` files of a multi-file schema folder, sub-folders included, in path order.
+
+    ``migrations`` (SQL only), ``node_modules``, ``generated`` and hidden folders are passed over.
+    """
+    found = []
+    for root, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders
+                            if name not in _NOT_SCHEMA_FOLDERS and not name.startswith("."))
+        found.extend(Path(root, name) for name in names if name.endswith(".prisma"))
+    return sorted(found)
+
+
+_NOT_SCHEMA_FOLDERS = {"migrations", "node_modules", "generated"}
 
 
 # --- tokens -----------------------------------------------------------------------------------

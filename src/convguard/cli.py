@@ -383,6 +383,7 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _validate_codes((select or ()) + (ignore or ()), "--select/--ignore")
     errors: list[ConvguardError] = []
     diagnostics: list[Diagnostic] = []
+    notes: dict[str, None] = {}
     for path in expand_paths(paths, errors):
         try:
             config = _effective_config(config_for(path, explicit), select, ignore)
@@ -392,6 +393,7 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             continue
         diagnostics.extend(result.diagnostics)  # already narrowed by config.select/ignore
         errors.extend(result.errors)
+        notes.update(dict.fromkeys(result.notes))
     errors = _unique_errors(errors)
 
     from convguard.report import render
@@ -399,6 +401,8 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = render(args.format, diagnostics, errors)
     for error in errors:
         print_error(error, err)
+    for note in notes:  # on stderr, so that json, sarif and github reports stay parseable
+        err.write(f"note: {note}\n")
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from convguard._check import check_source
@@ -9,9 +11,12 @@ from convguard._config import Config
 from convguard._model import Diagnostic
 
 ROOT = "/virtual"
+# The sample application's own schema: CG003 needs a schema, and none is found above /virtual.
+SCHEMA = str(Path(__file__).resolve().parents[2] / "fixtures" / "prisma" / "schema.prisma")
 
 
 def check(text: str, suffix: str = "sql", **settings: object) -> list[Diagnostic]:
+    settings.setdefault("schema", SCHEMA)
     config = Config(root=ROOT, **settings)  # type: ignore[arg-type]
     result = check_source(f"{ROOT}/q.{suffix}", text, config=config)
     assert not result.errors, result.errors

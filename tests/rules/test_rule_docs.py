@@ -35,7 +35,15 @@ def example(doc: str, heading: str) -> tuple[str, str]:
     return language, code
 
 
+SAMPLE_SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "prisma" / "schema.prisma"
+
+
 def codes_found(rule: Rule, language: str, code: str, folder: Path) -> set[str]:
+    # The examples are written against the sample application, whose schema sits where the
+    # check finds it (prisma/schema.prisma above the checked file).
+    (folder / "prisma").mkdir(exist_ok=True)
+    (folder / "prisma" / "schema.prisma").write_text(SAMPLE_SCHEMA.read_text(encoding="utf-8"),
+                                                     encoding="utf-8")
     path = folder / f"example.{language}"
     path.write_text(code, encoding="utf-8")
     queries = ()

@@ -248,7 +248,7 @@ class _StaticCheck:
     """The query's host file checked with another SQL in place of the query."""
 
     def __init__(self, query: ExtractedQuery, config: Config) -> None:
-        from convguard._check import default_schema
+        from convguard._schema_discovery import find_schema
         from convguard.extract import extract_source
 
         with open(query.path, encoding="utf-8") as handle:
@@ -256,7 +256,7 @@ class _StaticCheck:
         self.host = HostText(query.path, text)
         self.extraction = extract_source(query.path, text, tags=config.tags)
         self.config = config
-        self.schema = default_schema(config)
+        self.schema = find_schema(query.path, config)  # None: the profile's own data model
         self.position = next((i for i, q in enumerate(self.extraction.queries)
                               if q.span.start == query.span.start), None)
 

@@ -11,11 +11,12 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from convguard._errors import BindingError, ConfigError
+from convguard._schema import Schema, booking_schema
 
 RoleKind = Literal["timestamp", "integer", "text", "text_list"]
 
@@ -47,6 +48,22 @@ class Profile:
     module: str
     rule_prefix: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: the data model the profile's query is written against, used by ``check`` for a query
+    #: bound to the profile when the application has no schema of its own
+    schema: Callable[[], Schema] | None = None
+
+    def builtin_schema(self) -> Schema | None:
+        """The profile's own data model (None: the profile has none).
+
+        Example:
+            >>> get_profile("booking-conversion").builtin_schema().has_table("AIDraft")
+            True
+        """
+        if self.schema is None:
+            return None
+        if self.name not in _BUILTIN_SCHEMAS:
+            _BUILTIN_SCHEMAS[self.name] = self.schema()
+        return _BUILTIN_SCHEMAS[self.name]
 
     def role(self, name: str) -> Role:
         for role in self.roles:
@@ -57,6 +74,9 @@ class Profile:
 
     def has_role(self, name: str) -> bool:
         return any(role.name == name for role in self.roles)
+
+
+_BUILTIN_SCHEMAS: dict[str, Schema] = {}
 
 
 def _fold(name: str) -> str:
@@ -136,6 +156,7 @@ BOOKING_CONVERSION = Profile(
              aliases=("maturityCutoff",)),
     ),
     options={"anchor_cte": "draft_send_time"},
+    schema=booking_schema,
 )
 
 PROFILES: dict[str, Profile] = {BOOKING_CONVERSION.name: BOOKING_CONVERSION}

@@ -56,11 +56,14 @@ def unresolved_column(query: ExtractedQuery, parsed: ParsedQuery, lineage: Query
     """A column or table reference resolves to nothing in the schema.
 
     ## What it does
-    Resolves every column reference through aliases, subqueries and CTEs to a column of the schema
-    (the built-in booking schema, or the configured one) and reports references that resolve to
-    nothing: an unknown column, a missing FROM entry, an ambiguous name, or an unquoted camelCase
-    name that PostgreSQL folds to lower case. Queries that touch no table of the schema are not
-    judged (convguard makes no claim about tables it does not know).
+    Resolves every column reference through aliases, subqueries and CTEs to a column of the
+    application's schema and reports references that resolve to nothing: an unknown column, a
+    missing FROM entry, an ambiguous name, or an unquoted camelCase name that PostgreSQL folds to
+    lower case. The schema is `schema = ...` of the configuration, else the Prisma schema found
+    from the checked file's folder upwards (`prisma/schema.prisma`, a `prisma/schema/` folder, or
+    the one `package.json` or `prisma.config.ts` names); with none the rule is off, with a note
+    (a query bound to a profile uses the profile's data model). Queries that touch no table of
+    the schema are not judged (convguard makes no claim about tables it does not know).
 
     ## Why is this bad?
     PostgreSQL rejects the query (42703, 42P01, 42702). And a rule that cannot trace a column to
