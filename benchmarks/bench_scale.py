@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from convguard._errors import ConvguardError
-from convguard.kit._bench import BenchResult, run_bench
-from convguard.kit._bench_command import parse_sizes
-from convguard.kit._command import plan_queries
-from convguard.kit._providers import start_server
+from convguard.kit.bench.benchmark import BenchResult, run_bench
+from convguard.commands.bench import parse_sizes
+from convguard.commands.test import plan_queries
+from convguard.kit.server import start_server
 
 DEFAULT_SIZES = "10000,100000,1000000"
 LOAD_TARGET = 500_000

@@ -30,18 +30,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from convguard.kit._databases import (  # noqa: E402
+from convguard.kit.server.databases import (  # noqa: E402
     MARK,
     ThrowawayDatabase,
     create_template,
+    drop_created_databases,
     new_database_name,
 )
-from convguard.kit._providers import Server, start_server  # noqa: E402
-from convguard.kit._providers.local import LocalServer  # noqa: E402
-from convguard.kit._providers.postmaster import Postmaster  # noqa: E402
-from convguard.kit._providers.privileges import chown_to, server_user  # noqa: E402
-from convguard.kit._providers.runs import run_root  # noqa: E402
-from convguard.kit._providers.treecopy import copy_tree  # noqa: E402
+from convguard.kit.server import Server, start_server  # noqa: E402
+from convguard.kit.server.local import LocalServer  # noqa: E402
+from convguard.kit.server.postmaster import Postmaster  # noqa: E402
+from convguard.kit.server.privileges import chown_to, server_user  # noqa: E402
+from convguard.kit.server.runs import run_root  # noqa: E402
+from convguard.kit.server.treecopy import copy_tree  # noqa: E402
 
 SCHEMA = """
 create table "Lead" (id text primary key, "clientId" text not null,
@@ -100,7 +101,7 @@ def bench_starts(runs: int) -> None:
         stops.append(time.perf_counter() - middle)
     report("warm start (copy, start, first connection, one query)", statistics.median(starts))
     report("stop (SIGINT fast shutdown, remove run folder)", statistics.median(stops))
-    code = "from convguard.kit._providers import start_server; start_server().stop()"
+    code = "from convguard.kit.server import start_server; start_server().stop()"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     report("whole process: python -c 'start_server().stop()' (warm)", median_of(
         runs, lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True)))
@@ -196,14 +197,14 @@ def _rows() -> dict[str, list[tuple[object, ...]]]:
 def _create_with_strategy(server: Server, template: str, strategy: str) -> ThrowawayDatabase:
     name = new_database_name("bench")
     server.admin().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY {strategy}')
-    server._remember(name)
+    server._remember(name, drop_created_databases)
     server.admin().execute(f"COMMENT ON DATABASE \"{name}\" IS '{MARK}{server.run_id}'")
     return ThrowawayDatabase(name, server.conninfo(name), server)
 
 
 def _cluster_of(server: LocalServer) -> Path:
-    from convguard.kit._providers.cluster_cache import cluster_key
-    from convguard.kit._providers.runs import cache_dir
+    from convguard.kit.server.cluster_cache import cluster_key
+    from convguard.kit.server.runs import cache_dir
 
     return cache_dir() / "clusters" / cluster_key(server.bins, server_user())
 

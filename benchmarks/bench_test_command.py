@@ -69,9 +69,9 @@ def median(runs: int, measure) -> float:
 def in_process(runs: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "src"))
     from convguard.extract import extract_source
-    from convguard.kit._profile_kit import profile_kit
-    from convguard.kit._runner import QueryPlan, Workbench, is_setup_statement
-    from convguard.kit._scenario import load_scenarios
+    from convguard.kit.conformance.profile_kit import profile_kit
+    from convguard.kit.conformance.runner import QueryPlan, Workbench, is_setup_statement
+    from convguard.kit.scenario.files import load_scenarios
 
     kit = profile_kit("booking-conversion")
     schema = kit.schema()

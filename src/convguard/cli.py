@@ -34,7 +34,7 @@ CHECK_FORMATS = ("text", "json", "sarif", "github")  # == convguard.report.FORMA
 PLAIN_FORMATS = ("text", "json")
 TEST_DRIVERS = ("node-postgres", "typed")
 TEST_PROVIDERS = ("embedded", "system", "url", "docker")  # == the kit's providers (tested)
-TEST_EXAMPLES = 40  # == convguard.kit._differential.DEFAULT_EXAMPLES (tested)
+TEST_EXAMPLES = 40  # == convguard.kit.property.differential.DEFAULT_EXAMPLES (tested)
 DEBUG_ENV = "CONVGUARD_DEBUG"
 # Folders a directory walk never enters: dependencies, VCS data, caches.
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "dist", "build", "coverage"})
@@ -559,9 +559,9 @@ def _kit_command(name: str, module: str, function: str) -> Callable[..., int]:
     return command
 
 
-command_test = _kit_command("test", "convguard.kit._command", "run_test_command")
-command_mutate = _kit_command("mutate", "convguard.kit._mutate_command", "run_mutate_command")
-command_bench = _kit_command("bench", "convguard.kit._bench_command", "run_bench_command")
+command_test = _kit_command("test", "convguard.commands.test", "run_test_command")
+command_mutate = _kit_command("mutate", "convguard.commands.mutate", "run_mutate_command")
+command_bench = _kit_command("bench", "convguard.commands.bench", "run_bench_command")
 
 
 COMMANDS = {

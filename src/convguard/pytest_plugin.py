@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from convguard.kit._command import PlannedQuery
-    from convguard.kit._runner import ScenarioResult, Workbench
+    from convguard.commands.test import PlannedQuery
+    from convguard.kit.conformance.runner import ScenarioResult, Workbench
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 _OPTIONS = {
@@ -83,7 +83,7 @@ class _Session:
     def _config_source(self) -> str | None:
         """The configuration file: the option, else the one found from the rootdir."""
         if self._source is None:
-            from convguard.kit._command import load_config
+            from convguard.commands.test import load_config
 
             config = load_config(self._config_path(), str(self.config.rootpath))
             self._source = (config.source or "",)
@@ -105,7 +105,7 @@ class _Session:
 
     def planned(self) -> list[PlannedQuery]:
         if self._planned is None:
-            from convguard.kit._command import plan_queries
+            from convguard.commands.test import plan_queries
 
             self._planned = plan_queries(config_path=self._config_source(),
                                          driver=_setting(self.config, "driver"))
@@ -123,7 +123,7 @@ class _Session:
         return chosen
 
     def load(self, item: PlannedQuery, path: Path) -> Any:
-        from convguard.kit._command import ScenarioCache
+        from convguard.commands.test import ScenarioCache
 
         if self._cache is None:
             self._cache = ScenarioCache()
@@ -132,8 +132,8 @@ class _Session:
 
     def bench(self) -> Workbench:
         if self._bench is None:
-            from convguard.kit._command import server_choice
-            from convguard.kit._runner import Workbench
+            from convguard.commands.test import server_choice
+            from convguard.kit.conformance.runner import Workbench
 
             planned = self.planned()
             provider, dsn = server_choice(_setting(self.config, "dsn"),
@@ -252,7 +252,7 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioFailed):
-            from convguard.kit._report import format_result
+            from convguard.kit.conformance.report import format_result
 
             return format_result(excinfo.value.result)
         return _error_text(excinfo) or super().repr_failure(excinfo)

@@ -35,22 +35,22 @@ if TYPE_CHECKING:
     from convguard._dataset import Dataset
     from convguard._model import ExtractedQuery
     from convguard._schema import Schema
-    from convguard.kit._binding import BoundQuery, bind_query
-    from convguard.kit._providers import Server
-    from convguard.kit._report import format_json, format_text
-    from convguard.kit._runner import QueryPlan, ScenarioResult, Workbench
-    from convguard.kit._scenario import Scenario, load_scenarios
+    from convguard.kit.conformance.binding import BoundQuery, bind_query
+    from convguard.kit.server import Server
+    from convguard.kit.conformance.report import format_json, format_text
+    from convguard.kit.conformance.runner import QueryPlan, ScenarioResult, Workbench
+    from convguard.kit.scenario.files import Scenario, load_scenarios
 
 _LAZY = {
-    "BoundQuery": "convguard.kit._binding",
-    "bind_query": "convguard.kit._binding",
-    "QueryPlan": "convguard.kit._runner",
-    "ScenarioResult": "convguard.kit._runner",
-    "Workbench": "convguard.kit._runner",
-    "Scenario": "convguard.kit._scenario",
-    "load_scenarios": "convguard.kit._scenario",
-    "format_text": "convguard.kit._report",
-    "format_json": "convguard.kit._report",
+    "BoundQuery": "convguard.kit.conformance.binding",
+    "bind_query": "convguard.kit.conformance.binding",
+    "QueryPlan": "convguard.kit.conformance.runner",
+    "ScenarioResult": "convguard.kit.conformance.runner",
+    "Workbench": "convguard.kit.conformance.runner",
+    "Scenario": "convguard.kit.scenario.files",
+    "load_scenarios": "convguard.kit.scenario.files",
+    "format_text": "convguard.kit.conformance.report",
+    "format_json": "convguard.kit.conformance.report",
 }
 
 
@@ -75,7 +75,7 @@ def load_query(path_or_selector: str, *, function: str | None = None) -> Extract
     from convguard._config import find_config
     from convguard._errors import SelectorError
     from convguard._paths import split_selector
-    from convguard.kit._command import Target, select_queries
+    from convguard.commands.test import Target, select_queries
 
     path, selected = split_selector(path_or_selector)
     queries, _ = select_queries(Target(path, function or selected, find_config(path)))
@@ -102,9 +102,9 @@ def throwaway_database(schema: Schema | str, *, provider: str = "embedded",
     """A new database holding ``schema`` (a Schema, or DDL text) on a new (or ``dsn``) server;
     everything is dropped and stopped on exit."""
     from convguard._schema import Schema as SchemaType
-    from convguard.kit._databases import create_database
-    from convguard.kit._providers import start_server
-    from convguard.kit._runner import query_failed
+    from convguard.kit.server.databases import create_database
+    from convguard.kit.server import start_server
+    from convguard.kit.conformance.runner import query_failed
 
     if isinstance(schema, SchemaType):
         from convguard._ddl import schema_ddl
@@ -136,8 +136,8 @@ def seed(conn: psycopg.Connection[Any],
     (ISO timestamps to UTC, literal defaults filled in, unknown columns refused).
     """
     from convguard._dataset import Dataset as DatasetType
-    from convguard.kit._scenario import dataset_from_tables
-    from convguard.kit._seed import seed as copy_rows
+    from convguard.kit.scenario.files import dataset_from_tables
+    from convguard.kit.conformance.seed import seed as copy_rows
 
     dataset = data if isinstance(data, DatasetType) else dataset_from_tables(data, schema)
     return copy_rows(conn, dataset, schema)
@@ -152,8 +152,8 @@ def run_query(conn: psycopg.Connection[Any], query: ExtractedQuery | str,
     ``roles`` maps role names (with a ``profile``, a name or a Profile) or, without one,
     placeholder expressions / interpolation names / ``$n`` numbers to values.
     """
-    from convguard.kit._binding import bind_query as bind
-    from convguard.kit._runner import execute_bound
+    from convguard.kit.conformance.binding import bind_query as bind
+    from convguard.kit.conformance.runner import execute_bound
 
     if isinstance(query, str):
         query = load_query(query)
@@ -184,10 +184,10 @@ def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *
                   params: Mapping[str, str] | None = None, provider: str = "embedded",
                   dsn: str | None = None) -> list[ScenarioResult]:
     """Run ``query`` against scenarios (loaded ones, or files/folders) and judge each."""
-    from convguard.kit._profile_kit import profile_kit
-    from convguard.kit._runner import QueryPlan, Workbench, statement_timeout_for
-    from convguard.kit._scenario import Scenario as ScenarioType
-    from convguard.kit._scenario import load_scenarios as load
+    from convguard.kit.conformance.profile_kit import profile_kit
+    from convguard.kit.conformance.runner import QueryPlan, Workbench, statement_timeout_for
+    from convguard.kit.scenario.files import Scenario as ScenarioType
+    from convguard.kit.scenario.files import load_scenarios as load
 
     if isinstance(query, str):
         query = load_query(query)

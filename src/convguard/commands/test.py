@@ -1,0 +1,307 @@
+"""``convguard test``: plan the queries, load the scenarios, run them, report, exit 0/1/2.
+
+``convguard test [PATH[::FUNCTION]]... [--scenarios DIR]... [--driver node-postgres|typed]
+[--dsn URL] [--provider embedded|system|url|docker] [--format text|json] [--config FILE]``
+
+- No PATH: every ``[[query]]`` of the configuration that names a profile.
+- Scenarios: ``--scenarios``, else the query's ``scenarios``, else the configuration's.
+- Server: ``--dsn`` or ``$CONVGUARD_DATABASE_URL`` (the ``url`` provider), else ``--provider``,
+  else the configuration's ``provider`` (default ``embedded``).
+- Exit 0: every (query, scenario) conforms; 1: one does not; 2: the run could not happen (no
+  server, a bad scenario, an unmapped interpolation): a message and a hint, never a traceback.
+
+The planning half (:func:`plan_queries`) needs no database and is shared with the pytest plugin.
+
+Example:
+    >>> split_selector("actions/a.ts::getStats"), split_selector("q.sql")
+    (('actions/a.ts', 'getStats'), ('q.sql', None))
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from convguard._config import Config, QueryConfig, find_config, load_config_file
+from convguard._errors import (
+    ConfigError,
+    ConvguardError,
+    InputError,
+    ScenarioError,
+    SelectorError,
+)
+from convguard._model import ExtractedQuery
+from convguard._paths import display_path, split_selector
+from convguard._schema import Schema
+from convguard.kit.conformance.profile_kit import ProfileKit, profile_kit
+from convguard.kit.conformance.runner import (
+    QueryPlan,
+    ScenarioResult,
+    is_setup_statement,
+    statement_timeout_for,
+)
+from convguard.kit.scenario.files import Scenario, load_scenarios
+
+DATABASE_URL_ENV = "CONVGUARD_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A query file (and function) to test, with the configuration that governs it."""
+
+    path: str
+    function: str | None
+    config: Config
+    query_config: QueryConfig | None = None
+
+
+@dataclass(frozen=True)
+class PlannedQuery:
+    """A plan and the scenario sources it runs against."""
+
+    plan: QueryPlan
+    scenario_sources: tuple[str, ...]
+    config: Config
+
+
+def load_config(config_path: str | None, start: str) -> Config:
+    """``--config FILE``, else the configuration found from ``start`` upwards."""
+    if config_path:
+        if not os.path.isfile(config_path):
+            raise ConfigError("configuration file not found", path=config_path)
+        config = load_config_file(config_path)
+        if config is None:
+            raise ConfigError("the file has no [tool.convguard] table", path=config_path)
+        return config
+    return find_config(start)
+
+
+def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Target]:
+    """The queries to test: the selectors given, else those the configuration declares."""
+    if selectors:
+        targets = []
+        for selector in selectors:
+            path, function = split_selector(selector)
+            if not os.path.isfile(path):
+                raise InputError("no such file", path=path, hint="check the path")
+            config = load_config(config_path, path)
+            matches = [q for q in config.queries_for(path)
+                       if function is None or q.function == function]
+            targets.append(Target(path, function, config, matches[0] if matches else None))
+        return targets
+    config = load_config(config_path, os.getcwd())
+    declared = [q for q in config.queries if q.profile]
+    if not declared:
+        where = config.source or "no convguard.toml or [tool.convguard] found"
+        raise ConfigError("no query to test: give PATH[::FUNCTION] or declare [[query]] entries "
+                          "with a profile", path=config.source,
+                          hint=f"configuration: {where}")
+    return [Target(display_path(config.resolve(q.path)), q.function, config, q)
+            for q in declared]
+
+
+def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
+    """The queries of a target file under test (``SET ...`` statements excluded)."""
+    from convguard.extract import extract_source
+
+    try:
+        text = Path(target.path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read the file: {error.strerror}", path=target.path) from None
+    extraction = extract_source(target.path, text, tags=target.config.tags)
+    queries = [q for q in extraction.queries if not is_setup_statement(q)]
+    if target.function is not None:
+        queries = [q for q in queries if q.function == target.function]
+        if not queries:
+            functions = sorted({q.function for q in extraction.queries if q.function})
+            raise SelectorError(f"no query inside function {target.function!r}",
+                                path=target.path,
+                                hint=f"functions with queries: {', '.join(functions) or 'none'}")
+    if not queries:
+        raise SelectorError("the file holds no query to test", path=target.path,
+                            hint="convguard test needs a SELECT/WITH query")
+    return queries, extraction
+
+
+def _schema_for(config: Config, kit: ProfileKit) -> Schema:
+    if not config.schema:
+        return kit.schema()
+    from convguard._prisma import parse_prisma_schema
+
+    path = config.resolve(config.schema)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read the schema: {error.strerror}", path=path) from None
+    return parse_prisma_schema(text, path=path)
+
+
+def _profile_of(target: Target) -> ProfileKit:
+    from convguard.profiles import PROFILES
+
+    name = target.query_config.profile if target.query_config else None
+    if name is None:
+        if len(PROFILES) != 1:
+            raise ConfigError(f"{target.path} is not declared with a profile",
+                              path=target.config.source,
+                              hint=f'add [[query]] path = "{target.path}" profile = "..."')
+        name = next(iter(PROFILES))
+    return profile_kit(name)
+
+
+def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...]:
+    if override:
+        return tuple(override)
+    config = target.config
+    if target.query_config is not None and target.query_config.scenarios:
+        return tuple(display_path(config.resolve(s)) for s in target.query_config.scenarios)
+    if config.scenarios:
+        return tuple(display_path(config.resolve(s)) for s in config.scenarios)
+    builtin = _profile_of(target).builtin_scenarios
+    if builtin is not None:
+        # The profile's own scenario set ships with convguard: an application repository can
+        # test its query against the semantics without copying fixtures.
+        return (builtin,)
+    raise ConfigError("no scenarios to run", path=config.source,
+                      hint='pass --scenarios DIR or set scenarios = ["..."] in convguard.toml')
+
+
+def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = None,
+                 driver: str | None = None,
+                 scenarios: Sequence[str] = ()) -> list[PlannedQuery]:
+    """Plans for the selected (or configured) queries; no database needed."""
+    planned = []
+    # One Schema object per (schema file, profile): plans that share it share their scenarios'
+    # parsing and seeding (run_plans seeds each scenario once for all of them).
+    schemas: dict[tuple[str | None, str], Schema] = {}
+    for target in targets_from(selectors, config_path):
+        kit = _profile_of(target)
+        schema_key = (target.config.resolve(target.config.schema) if target.config.schema
+                      else None, kit.profile.name)
+        if schema_key not in schemas:
+            schemas[schema_key] = _schema_for(target.config, kit)
+        schema = schemas[schema_key]
+        queries, extraction = select_queries(target)
+        sources = _scenario_sources(target, scenarios)
+        qc = target.query_config
+        for query in queries:
+            plan = QueryPlan(
+                query=query, kit=kit, schema=schema,
+                driver=driver or target.config.driver,
+                client_time_zone=target.config.client_time_zone,
+                params=dict(qc.params) if qc else {},
+                statement_timeout=statement_timeout_for(query, extraction),
+                config_source=target.config.source, query_line=qc.line if qc else None,
+            )
+            planned.append(PlannedQuery(plan, sources, target.config))
+    return planned
+
+
+class ScenarioCache:
+    """Scenario files loaded once per (sources, schema, profile)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[Any, ...], tuple[Scenario, ...]] = {}
+
+    def load(self, sources: Sequence[str], plan: QueryPlan) -> tuple[Scenario, ...]:
+        key = (tuple(sources), id(plan.schema), plan.kit.profile.name)
+        if key not in self._loaded:
+            scenarios = load_scenarios(sources, schema=plan.schema, contract=plan.kit.contract)
+            if not scenarios:
+                raise ScenarioError("no scenario files found", path=", ".join(sources),
+                                    hint="scenario files end in .yaml, .yml or .json")
+            self._loaded[key] = scenarios
+        return self._loaded[key]
+
+
+def server_choice(dsn: str | None, provider: str | None, config: Config | None) -> tuple[str,
+                                                                                         str | None]:
+    """(provider, dsn): a DSN (given or from the environment) means the ``url`` provider."""
+    dsn = dsn or os.environ.get(DATABASE_URL_ENV) or None
+    if dsn:
+        return "url", dsn
+    return provider or (config.provider if config else None) or "embedded", None
+
+
+def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
+              dsn: str | None = None, after: Any = None) -> list[ScenarioResult]:
+    """Run every planned query against its scenarios on one server (started and stopped here).
+
+    Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing.
+    ``after(bench, results)``, if given, runs on the same server before it stops.
+    """
+    from convguard.kit.conformance.runner import Workbench
+
+    cache = ScenarioCache()
+    work: dict[str, tuple[Scenario, list[int]]] = {}
+    for index, item in enumerate(planned):
+        for scenario in cache.load(item.scenario_sources, item.plan):
+            key = f"{scenario.path}\0{id(item.plan.schema)}"
+            work.setdefault(key, (scenario, []))[1].append(index)
+    results: dict[tuple[int, str], ScenarioResult] = {}
+    with Workbench.start(provider, dsn=dsn) as bench:
+        for scenario, indexes in work.values():
+            outcome = bench.run_scenario([planned[i].plan for i in indexes], scenario)
+            for index, result in zip(indexes, outcome):
+                results[(index, scenario.path)] = result
+        if after is not None:
+            after(bench, [results[key] for key in sorted(results)])
+    return [results[key] for key in sorted(results)]
+
+
+def run_test_command(args: Any, out: TextIO) -> int:
+    """The ``convguard test`` command; returns the exit code (errors print, never raise)."""
+    output_format = getattr(args, "format", None) or "text"
+    started = time.perf_counter()
+    try:
+        config_path = getattr(args, "config", None)
+        planned = plan_queries(
+            list(getattr(args, "paths", None) or ()), config_path=config_path,
+            driver=getattr(args, "driver", None),
+            scenarios=list(getattr(args, "scenarios", None) or ()))
+        provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
+                                      planned[0].config if planned else None)
+        generated = None
+        if (getattr(args, "examples", 0) or 0) > 0:  # generated datasets and relations
+            from convguard.kit.property.checks import GeneratedChecks
+
+            generated = GeneratedChecks([item.plan for item in planned], examples=args.examples,
+                                        seed=getattr(args, "seed", 0) or 0)
+        results = run_plans(planned, provider=provider, dsn=dsn, after=generated)
+    except ConvguardError as error:
+        _print_error(error, sys.stderr)
+        if output_format == "json":
+            from convguard.kit.conformance.report import error_json
+
+            out.write(error_json(error))
+        return 2
+    from convguard.kit.conformance.report import format_json, format_text
+
+    elapsed = time.perf_counter() - started
+    if output_format == "json":
+        text = format_json(results, elapsed_s=elapsed)
+        out.write(generated.merge_json(text) if generated else text)
+    else:
+        out.write(format_text(results, elapsed_s=elapsed,
+                              verbose=bool(getattr(args, "verbose", False))))
+        if generated:
+            out.write(generated.format_text())
+    passed = all(result.passed for result in results) and (not generated or generated.passed)
+    return 0 if passed else 1
+
+
+def _print_error(error: ConvguardError, err: TextIO) -> None:
+    where = error.location()
+    err.write(f"convguard: error: {where + ': ' if where else ''}{error.message}\n")
+    if error.hint:
+        err.write(f"  hint: {error.hint}\n")
+
+
+__all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target",
+           "plan_queries", "run_plans", "run_test_command", "server_choice",
+           "targets_from"]

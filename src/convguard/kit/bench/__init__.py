@@ -1,0 +1,1 @@
+"""Production-size benchmarks: timing, plans and index advice (:mod:`.benchmark`)."""

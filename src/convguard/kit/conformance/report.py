@@ -1,0 +1,191 @@
+"""Conformance reports: what failed, where, and by how much - as text or JSON.
+
+A count failure prints the expected and actual counts of every row (bucket) that is not all zero,
+marking each differing cell with ``*``; a PostgreSQL failure prints its SQLSTATE and message.
+Both name the scenario's file and the query's ``file:line``.
+
+Example:
+    >>> from convguard.kit.conformance.runner import ScenarioResult
+    >>> cells = {"sms-EDITED": {"booked": 1, "pending": 0}, "sms-APPROVED": {"booked": 0, "pending": 0}}
+    >>> failing = ScenarioResult(
+    ...     query="q.sql:10", query_location="q.sql:10", scenario="s", scenario_path="s.yaml",
+    ...     passed=False, check="counts", diff=(("sms-EDITED", "booked", 1, 0),),
+    ...     row_label="bucket", expected_cells=cells,
+    ...     actual_cells={**cells, "sms-EDITED": {"booked": 0, "pending": 0}})
+    >>> print(format_result(failing))
+    FAIL q.sql:10 with s.yaml (s) [node-postgres]
+      counts differ from the scenario's expected counts (* = differs; exp = expected, act = actual):
+      bucket      booked       pending
+                  exp  act     exp  act
+      sms-EDITED    1    0 *     0    0
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from convguard.kit.conformance.runner import ScenarioResult
+
+#: Extra advice per SQLSTATE, added to PostgreSQL's own hint.
+SQLSTATE_HINTS = {
+    "25006": "the query tried to write; a conformance query must only read",
+    "57014": "the query ran longer than its statement timeout ({timeout})",
+}
+#: Errors a typed driver hides and node-postgres' untyped text parameters expose.
+UNTYPED_SQLSTATES = {"42883", "42804", "42725", "42P18", "22007", "22008", "22P02"}
+UNTYPED_HINT = ("node-postgres sends every parameter as untyped text: PostgreSQL infers its type "
+                "from the context; cast it (${to}::timestamptz) or compute the value in "
+                "JavaScript and pass it as one parameter")
+
+
+def _shown_rows(result: ScenarioResult) -> list[str]:
+    actual = result.actual_cells or {}
+    differing = {row for row, *_ in result.diff}
+    rows = []
+    for row, counts in result.expected_cells.items():
+        values = list(counts.values()) + list(actual.get(row, {}).values())
+        if row in differing or any(values):
+            rows.append(row)
+    return rows
+
+
+def bucket_table(result: ScenarioResult) -> list[str]:
+    """Expected and actual counts of the rows that are not all zero; ``*`` marks a difference."""
+    expected = result.expected_cells
+    actual = result.actual_cells or {}
+    fields: list[str] = []
+    for counts in expected.values():
+        fields.extend(name for name in counts if name not in fields)
+    rows = _shown_rows(result)
+    differing = {(row, name) for row, name, *_ in result.diff}
+    label_width = max([len(result.row_label), *map(len, rows)]) + 2
+    widths = [max(len(name), 11) + 2 for name in fields]
+    header = result.row_label.ljust(label_width) + "".join(
+        name.ljust(width) for name, width in zip(fields, widths))
+    sub = " " * label_width + "".join("exp  act".ljust(width) for width in widths)
+    lines = [header.rstrip(), sub.rstrip()]
+    for row in rows:
+        line = row.ljust(label_width)
+        for name, width in zip(fields, widths):
+            mark = "*" if (row, name) in differing else ""
+            cell = f"{expected.get(row, {}).get(name, 0)!s:>3}  {actual.get(row, {}).get(name, 0)!s:>3}"
+            line += f"{cell} {mark}".ljust(width)
+        lines.append(line.rstrip())
+    if not rows:
+        lines.append("(every count is zero)")
+    return lines
+
+
+def _sqlstate_hint(result: ScenarioResult) -> str | None:
+    if result.sqlstate in SQLSTATE_HINTS:
+        return SQLSTATE_HINTS[result.sqlstate].format(timeout=result.statement_timeout)
+    if result.sqlstate in UNTYPED_SQLSTATES and result.driver == "node-postgres":
+        return UNTYPED_HINT
+    return None
+
+
+def format_result(result: ScenarioResult) -> str:
+    """One result; a failure with its table or its SQLSTATE."""
+    status = "PASS" if result.passed else "FAIL"
+    head = (f"{status} {result.query_location} with {result.scenario_path} ({result.scenario}) "
+            f"[{result.driver}]")
+    if result.passed:
+        return head
+    lines = [head]
+    if result.check == "sqlstate":
+        lines.append(f"  PostgreSQL rejected the query: SQLSTATE {result.sqlstate}: {result.error}")
+        hint = _sqlstate_hint(result)
+        if hint:
+            lines.append(f"  hint: {hint}")
+        return "\n".join(lines)
+    against = "the scenario's expected counts" if result.expected_source == "scenario" \
+        else "the profile oracle's counts (the scenario has no expected)"
+    if result.problems:
+        lines.append("  the query returned rows the profile cannot read:")
+        lines.extend(f"    - {problem}" for problem in result.problems)
+    if result.diff:
+        lines.append(f"  counts differ from {against} (* = differs; exp = expected, act = actual):")
+    else:
+        lines.append(f"  counts ({against}; exp = expected, act = actual):")
+    lines.extend("  " + line for line in bucket_table(result))
+    return "\n".join(lines)
+
+
+def summary(results: Sequence[ScenarioResult], elapsed_s: float | None = None) -> str:
+    """``convguard test: 68 passed, 0 failed (2 queries x 34 scenarios, node-postgres, 1.2 s)``."""
+    failed = sum(not r.passed for r in results)
+    queries = len({r.query for r in results})
+    scenarios = len({r.scenario_path for r in results})
+    drivers = ", ".join(sorted({r.driver for r in results}))
+    extra = f", {elapsed_s:.1f} s" if elapsed_s is not None else ""
+    verdict = "conforms" if failed == 0 else "does not conform"
+    return (f"convguard test: {len(results) - failed} passed, {failed} failed "
+            f"({queries} quer{'y' if queries == 1 else 'ies'} x {scenarios} scenario"
+            f"{'' if scenarios == 1 else 's'}, {drivers or 'no driver'}{extra}): {verdict}")
+
+
+def format_text(results: Sequence[ScenarioResult], *, elapsed_s: float | None = None,
+                verbose: bool = False) -> str:
+    """Failures (and passes when ``verbose``), then the summary line."""
+    blocks = [format_result(r) for r in results if verbose or not r.passed]
+    blocks.append(summary(results, elapsed_s))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return value
+
+
+def result_dict(result: ScenarioResult) -> dict[str, Any]:
+    """A JSON-ready result: query, scenario, check, SQLSTATE and the bucket diff."""
+    data: dict[str, Any] = {
+        "query": result.query,
+        "query_location": result.query_location,
+        "scenario": result.scenario,
+        "scenario_path": result.scenario_path,
+        "driver": result.driver,
+        "passed": result.passed,
+        "check": result.check,
+        "expected_source": result.expected_source,
+        "elapsed_ms": round(result.elapsed_ms, 3),
+    }
+    if not result.passed:
+        data["sqlstate"] = result.sqlstate
+        data["error"] = result.error
+        data["hint"] = _sqlstate_hint(result)
+        data["diff"] = [{result.row_label: row, "field": name, "expected": expected,
+                         "actual": actual} for row, name, expected, actual in result.diff]
+        data["problems"] = list(result.problems)
+        data["expected"] = _plain(result.expected)
+        data["actual"] = _plain(result.actual)
+    return data
+
+
+def format_json(results: Sequence[ScenarioResult], *, elapsed_s: float | None = None) -> str:
+    failures = [result_dict(r) for r in results if not r.passed]
+    document = {
+        "conforms": not failures,
+        "summary": {"passed": len(results) - len(failures), "failed": len(failures),
+                    "total": len(results),
+                    "elapsed_s": round(elapsed_s, 3) if elapsed_s is not None else None},
+        "failures": failures,
+        "results": [result_dict(r) for r in results],
+    }
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def error_json(error: Any) -> str:
+    """The JSON document of a run that could not happen (exit 2)."""
+    return json.dumps({"conforms": None, "error": {
+        "type": type(error).__name__, "message": getattr(error, "message", str(error)),
+        "path": getattr(error, "path", None), "line": getattr(error, "line", None),
+        "hint": getattr(error, "hint", None),
+        "sqlstate": getattr(error, "sqlstate", None)}}, indent=2) + "\n"
+
+
+__all__ = ["bucket_table", "error_json", "format_json", "format_result", "format_text",
+           "result_dict", "summary"]

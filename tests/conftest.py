@@ -1,0 +1,37 @@
+"""Shared fixtures of the tests that run queries: one embedded server and one workbench per session.
+
+Used by the conformance, property, mutation, bench, command and plugin tests. The server tests
+(``tests/kit/server``) start their servers themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "fixtures" / "scenarios"
+SQL_QUERY = ROOT / "fixtures" / "queries" / "booking_conversion.sql"
+TS_QUERY = ROOT / "fixtures" / "app" / "actions" / "ai-draft-response-analytics-actions.ts"
+TS_FUNCTION = "getAiDraftBookingConversionStats"
+TS_PARAMS = {"Prisma.join(scope.clientIds)": "client_ids", "maturityCutoff": "maturity_cutoff"}
+
+
+@pytest.fixture(scope="session")
+def bench() -> Iterator[object]:
+    """A workbench on one embedded server for the whole test session (per xdist worker)."""
+    from convguard.kit.conformance.runner import Workbench
+
+    with Workbench.start("embedded") as started:
+        yield started
+
+
+@pytest.fixture()
+def conn(bench: object) -> Iterator[object]:
+    """A connection to a database holding the booking schema, inside a rolled-back transaction."""
+    from convguard._schema import booking_schema
+
+    with bench.scenario_connection(booking_schema()) as connection:  # type: ignore[attr-defined]
+        yield connection

@@ -1,0 +1,120 @@
+"""The dataset strategies: valid by construction (also once shrunk), edge-heavy, kit-loadable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, Phase, find, given, settings
+
+from convguard._schema import booking_schema
+from convguard.kit.property.differential import scenario_yaml
+from convguard.kit.conformance.profile_kit import profile_kit
+from convguard.kit.scenario.files import parse_scenario
+from convguard.kit.property.strategies import (
+    UNKNOWN_CLIENT,
+    booking_documents,
+    booking_scenarios,
+    document_of,
+    edge_labels,
+    scenario_of,
+)
+from convguard.profiles.booking_conversion import resolve_params
+
+ROOT = Path(__file__).resolve().parents[3]
+KIT = profile_kit("booking-conversion")
+SCHEMA = booking_schema()
+QUIET = settings(database=None, deadline=None, derandomize=True, phases=[Phase.generate],
+                 suppress_health_check=list(HealthCheck))
+
+
+def references_hold(document: dict) -> None:
+    tables = document["tables"]
+    ids = {name: [row["id"] for row in rows] for name, rows in tables.items()}
+    for name, values in ids.items():
+        assert len(values) == len(set(values)), f"repeated {name} id"
+    clients = set(ids.get("Client", ()))
+    campaigns = set(ids.get("EmailCampaign", ()))
+    leads = set(ids.get("Lead", ()))
+    drafts = set(ids.get("AIDraft", ()))
+    assert 2 <= len(clients) <= 3
+    assert all(row["clientId"] in clients for row in tables.get("EmailCampaign", ()))
+    for lead in tables.get("Lead", ()):
+        assert lead["clientId"] in clients
+        assert lead.get("emailCampaignId") in campaigns | {None}
+    assert all(row["leadId"] in leads for row in tables.get("AIDraft", ()))
+    for message in tables.get("Message", ()):
+        assert message["leadId"] in leads and message.get("aiDraftId") in drafts | {None}
+        assert message["sentAt"].endswith("Z")
+
+
+@settings(QUIET, max_examples=20)
+@given(booking_documents())
+def test_documents_are_valid_by_construction_and_load_as_scenarios(document: dict) -> None:
+    references_hold(document)
+    scenario = scenario_of(document, SCHEMA, contract=KIT.contract)  # the kit's own validation
+    assert scenario.expected is None
+    assert scenario.dataset.row_count() == sum(map(len, document["tables"].values()))
+    # The written form reads back to the same dataset (as a committed regression file would).
+    again = parse_scenario(scenario_yaml(document_of(scenario)), path="x.yaml", schema=SCHEMA,
+                           contract=KIT.contract)
+    assert again.dataset == scenario.dataset and dict(again.params) == dict(scenario.params)
+
+
+def test_shrinking_stays_valid() -> None:
+    """Hypothesis shrinks the spec tree a document is assembled from (lists lose elements, picks
+    go to their first choice), and every spec tree assembles into a valid dataset: a lead loses
+    its drafts and messages with it. The simplest tree - where every shrink ends - is valid and
+    tiny. (tests/kit/property/test_differential.py shrinks a real failure through scenario_of, which
+    refuses any dangling reference.)"""
+    simplest = find(booking_documents(), lambda document: True,
+                    settings=settings(QUIET, max_examples=1))
+    references_hold(simplest)
+    scenario_of(simplest, SCHEMA, contract=KIT.contract)
+    assert [len(simplest["tables"][t]) for t in ("Client", "Lead", "AIDraft", "Message")] == \
+        [2, 1, 1, 1]
+
+
+def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
+    """from, to, the cutoff, the send itself and send + window, each -1 ms, exactly, +1 ms."""
+    labels: Counter[str] = Counter()
+    windows, buffers, scopes, froms = set(), set(), Counter(), Counter()
+
+    @settings(QUIET, max_examples=50)
+    @given(booking_scenarios(SCHEMA, contract=KIT.contract))
+    def collect(scenario) -> None:
+        labels.update(edge_labels(scenario))
+        windows.add(scenario.params.get("attribution_window_days"))
+        buffers.add(scenario.params.get("maturity_buffer_days"))
+        froms["from" in scenario.params] += 1
+        scope = scenario.params.get("client_ids")
+        scopes["open" if scope is None else "unknown" if UNKNOWN_CLIENT in scope else "list"] += 1
+
+    collect()
+    edges = {f"{what}@{anchor}{offset}" for what, anchors in (
+        ("send", ("from", "to", "cutoff")),
+        ("booking", ("send", "send+window", "to", "cutoff"))) for anchor in anchors
+        for offset in ("-1ms", "", "+1ms")}
+    assert edges <= set(labels), sorted(edges - set(labels))
+    # Parameters: windows and buffers that clamp, the default ``from``, every kind of scope.
+    assert {0, 400} <= windows and {0, 100} <= buffers
+    assert resolve_params({"to": "2026-02-01", "attribution_window_days": 400}) \
+        .attribution_window_days == 365
+    assert froms[True] and froms[False]
+    assert scopes["open"] and scopes["list"] and scopes["unknown"]
+
+
+def test_the_modules_do_not_import_hypothesis() -> None:
+    """Hypothesis is a test extra: convguard test must load without it."""
+    code = ("import sys, convguard.kit.property.strategies, convguard.kit.property.differential, "
+            "convguard.kit.property.metamorphic, convguard.commands.test; "
+            "print('hypothesis' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env={"PYTHONPATH": str(ROOT / "src")})
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,178 @@
+"""Scenario loading: conversion to a Dataset, and every validation error with its file and line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from convguard._errors import ScenarioError
+from convguard._schema import booking_schema
+from convguard.kit.conformance.profile_kit import profile_kit
+from convguard.kit.scenario.files import (
+    load_scenario,
+    load_scenarios,
+    parse_scenario,
+    parse_timestamp,
+    scenario_files,
+)
+
+SCENARIOS = Path(__file__).resolve().parents[3] / "fixtures" / "scenarios"
+
+SCHEMA = booking_schema()
+CONTRACT = profile_kit("booking-conversion").contract
+
+GOOD = """\
+name: good
+description: one booked lead
+params:
+  client_ids: [c1]
+  from: 2026-01-01T00:00:00Z
+  to: 2026-02-01T00:00:00.000Z
+tables:
+  Client:
+    - {id: c1}
+  Lead:
+    - {id: l1, clientId: c1, appointmentBookedAt: 2026-01-20T04:00:00-05:00}
+  AIDraft:
+    - {id: d1, leadId: l1, responseDisposition: EDITED}
+  Message:
+    - {id: m1, leadId: l1, aiDraftId: d1, direction: outbound, body: hi, sentAt: "2026-01-10T00:00:00.123Z"}
+expected:
+  sms-EDITED: {booked: 1}
+"""
+
+
+def parse(text: str, path: str = "s.yaml"):
+    return parse_scenario(text, path=path, schema=SCHEMA, contract=CONTRACT)
+
+
+def test_good_scenario_converts_values_and_fills_literal_defaults() -> None:
+    scenario = parse(GOOD)
+    assert scenario.name == "good" and scenario.description == "one booked lead"
+    # Unquoted timestamps stay text in params (the implicit YAML timestamp resolver is off).
+    assert scenario.params["from"] == "2026-01-01T00:00:00Z"
+    lead = scenario.dataset.rows("Lead")[0]
+    assert lead["appointmentBookedAt"] == datetime(2026, 1, 20, 9, 0)  # -05:00 converted to UTC
+    assert lead["ghlAppointmentId"] is None
+    assert "createdAt" not in lead  # CURRENT_TIMESTAMP is left to the database
+    draft = scenario.dataset.rows("AIDraft")[0]
+    assert (draft["channel"], draft["status"]) == ("sms", "pending")
+    message = scenario.dataset.rows("Message")[0]
+    assert message["sentAt"] == datetime(2026, 1, 10, 0, 0, 0, 123000)
+    assert scenario.expected == {"sms-EDITED": {"booked": 1}}
+    assert scenario.line_of("tables", "Lead", 0) == 11
+
+
+def test_json_scenario_with_lines(tmp_path: Path) -> None:
+    data = {"name": "j", "params": {"to": "2026-02-01T00:00:00Z"},
+            "tables": {"Client": [{"id": "c1"}], "Lead": [{"id": "l1", "clientId": "cX"}]}}
+    path = tmp_path / "j.json"
+    path.write_text(json.dumps(data, indent=2))
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path, schema=SCHEMA, contract=CONTRACT)
+    assert error.value.path == str(path) and error.value.line == 15
+    assert "refers to no \"Client\" row" in error.value.message
+
+
+@pytest.mark.parametrize(("text", "line", "message", "hint"), [
+    pytest.param("name: x\nparmas: {}\ntables: {}\n", 2, "unknown key 'parmas'", "did you mean 'params'",
+                 id="unknown-top-level-key"),
+    pytest.param("name: x\ntables:\n  Leads: []\n", 3, "unknown table 'Leads'", "did you mean 'Lead'",
+                 id="unknown-table"),
+    pytest.param("name: x\ntables:\n  Client:\n    - {id: c1, nmae: x}\n", 4,
+                 "has no column 'nmae'", "known: id", id="unknown-column"),
+    pytest.param("name: x\ntables:\n  Client: [{id: c1}]\n  Lead:\n    - {id: l1}\n", 5,
+                 "leaves out NOT NULL column(s) clientId", "give clientId a value",
+                 id="missing-not-null"),
+    pytest.param("name: x\ntables:\n  Client:\n    - {id: c1}\n    - {id: c1}\n", 5,
+                 "id 'c1' is used by rows 1 and 2", "its own id", id="duplicate-id"),
+    pytest.param("name: x\ntables:\n  Client: [{id: c1}]\n  Lead:\n"
+                 "    - {id: l1, clientId: c1, calendlyInviteeUri: u}\n"
+                 "    - {id: l2, clientId: c1, calendlyInviteeUri: u}\n", 6,
+                 "calendlyInviteeUri 'u' is used by rows 1 and 2", None, id="duplicate-unique"),
+    pytest.param("name: x\ntables:\n  Client: [{id: c1}]\n  Lead:\n"
+                 "    - {id: l1, clientId: c1, appointmentBookedAt: 2026-13-01}\n", 5,
+                 "not an ISO 8601 timestamp", "Z = UTC", id="bad-timestamp"),
+    pytest.param("name: x\ntables:\n  Client: [{id: c1}]\n  Lead:\n"
+                 "    - {id: l1, clientId: c1, appointmentBookedAt: '2026-01-01T00:00:00.0001Z'}\n",
+                 5, "finer than timestamp(3)", "round", id="sub-millisecond"),
+    pytest.param("name: x\ntables:\n  Client: [{id: c1}]\n  Lead: [{id: l1, clientId: c1}]\n"
+                 "  AIDraft:\n    - {id: d1, leadId: l1, responseDisposition: SENT}\n", 6,
+                 "'SENT' is not a value of enum", "AUTO_SENT", id="bad-enum"),
+    pytest.param("name: x\ntables: {}\nexpected:\n  sms-EDITD: {booked: 1}\n", 4,
+                 "unknown expected key 'sms-EDITD'", "did you mean 'sms-EDITED'",
+                 id="unknown-bucket"),
+    pytest.param("name: x\ntables: {}\nexpected:\n  sms-EDITED:\n    booked: 1\n    eligible: 1\n",
+                 6, "unknown count 'eligible'", "derived", id="unknown-count"),
+    pytest.param("name: x\ntables: {}\nexpected:\n  sms-EDITED: {booked: -1}\n", 4,
+                 "non-negative integer", None, id="negative-count"),
+    pytest.param("name: x\nparams:\n  to: 2026-02-01\n  window: 3\ntables: {}\n", 4,
+                 "unknown parameter 'window'", "attribution_window_days", id="unknown-param"),
+    pytest.param("name: x\nparams:\n  from: 2026-01-01\ntables: {}\n", 2,
+                 "params.to is required", "add to:", id="missing-to"),
+    pytest.param("name: x\nparams:\n  to: soon\ntables: {}\n", 3,
+                 "is not an ISO 8601 timestamp", None, id="bad-param-timestamp"),
+    pytest.param("name: x\nname: y\ntables: {}\n", 2, "appears twice", "remove or rename",
+                 id="duplicate-key"),
+    pytest.param("name: x\ntables: [\n", 3, "cannot parse the file", None, id="yaml-syntax"),
+    pytest.param("name: x\n", 1, "has no tables", None, id="no-tables"),
+])
+def test_invalid_scenarios_name_file_line_and_fix(text: str, line: int, message: str,
+                                                  hint: str | None) -> None:
+    with pytest.raises(ScenarioError) as error:
+        parse(text, path="bad.yaml")
+    assert error.value.path == "bad.yaml"
+    assert error.value.line == line, str(error.value)
+    assert message in error.value.message
+    if hint is not None:
+        assert hint in (error.value.hint or "")
+    assert str(error.value).startswith(f"bad.yaml:{line}: ")
+
+
+def test_parse_timestamp() -> None:
+    assert parse_timestamp("2026-01-31T19:00:00-05:00") == datetime(2026, 2, 1)
+    assert parse_timestamp("2026-02-01T00:00:00.5Z") == datetime(2026, 2, 1, 0, 0, 0, 500000)
+    assert parse_timestamp(datetime(2026, 2, 1, 1, tzinfo=UTC)) == datetime(2026, 2, 1, 1)
+    with pytest.raises(ValueError):
+        parse_timestamp("tomorrow")
+
+
+def test_fixture_scenarios_load_sorted_with_unique_names() -> None:
+    scenarios = load_scenarios([SCENARIOS], schema=SCHEMA, contract=CONTRACT)
+    assert len(scenarios) >= 12
+    assert [s.path for s in scenarios] == sorted(s.path for s in scenarios)
+    assert len({s.name for s in scenarios}) == len(scenarios)
+    assert any(s.expected is None for s in scenarios)  # some are judged by the oracle
+
+
+def test_duplicate_names_across_files(tmp_path: Path) -> None:
+    for stem in ("a", "b"):
+        (tmp_path / f"{stem}.yaml").write_text("name: same\ntables: {}\n")
+    with pytest.raises(ScenarioError, match="also used by"):
+        load_scenarios([tmp_path], schema=SCHEMA)
+
+
+def test_scenario_files_skip_other_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text("name: a\ntables: {}\n")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.json").write_text('{"name": "b", "tables": {}}')
+    assert [Path(p).name for p in scenario_files([tmp_path])] == ["a.yml", "b.json"]
+    with pytest.raises(ScenarioError, match="no such scenario"):
+        scenario_files([tmp_path / "missing"])
+
+
+def test_hand_computed_expectations_agree_with_the_oracle() -> None:
+    """The fixtures' ``expected`` and the profile oracle are two independent readings of the
+    spec; a disagreement means one of them (or the scenario) is wrong."""
+    kit = profile_kit("booking-conversion")
+    disagreements = {
+        scenario.name: kit.expected(scenario.expected).differences(
+            kit.oracle(scenario.dataset, scenario.params))
+        for scenario in load_scenarios([SCENARIOS], schema=SCHEMA, contract=CONTRACT)
+        if scenario.expected is not None
+    }
+    assert {name: diff for name, diff in disagreements.items() if diff} == {}
