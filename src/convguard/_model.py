@@ -113,6 +113,23 @@ class Placeholder:
 
 
 @dataclass(frozen=True)
+class OpaqueFragment:
+    """SQL text convguard cannot see: a fragment from a function parameter or another module.
+
+    The query carries ``stand_in`` at ``sql_start .. sql_end`` in its place (``""``, ``TRUE`` ...:
+    the first of a few neutral texts under which PostgreSQL's parser accepts the statement), so
+    that the rest of the statement can still be parsed and checked. An opaque fragment is never a
+    ``$n`` parameter, and a query holding one cannot be run by the conformance kit.
+    """
+
+    expression: str
+    stand_in: str
+    sql_start: int
+    sql_end: int
+    host_span: Span
+
+
+@dataclass(frozen=True)
 class UnsafeCall:
     """A ``$queryRawUnsafe``/``$executeRawUnsafe``/``Prisma.raw`` call found in a host file.
 
@@ -146,15 +163,25 @@ class ExtractedQuery:
     function: str | None = None
     transaction: int | None = None
     host_suppressions: tuple[tuple[int, str], ...] = ()
+    opaque: tuple[OpaqueFragment, ...] = ()
+    variant: int = 1
+    variants: int = 1
+    combinations: int = 1
+    choices: tuple[str, ...] = ()
+    unverified_syntax: str | None = None
 
     def host_offset(self, sql_offset: int) -> int:
         """Map an offset in ``sql`` to an offset in the host file.
 
-        Offsets inside a placeholder map to the start of its interpolation.
+        Offsets inside a placeholder (or an opaque fragment's stand-in) map to the start of its
+        interpolation.
         """
         for placeholder in self.placeholders:
             if placeholder.sql_start <= sql_offset < placeholder.sql_end:
                 return placeholder.host_span.start
+        for fragment in self.opaque:
+            if fragment.sql_start <= sql_offset < fragment.sql_end:
+                return fragment.host_span.start
         starts = [segment.sql_start for segment in self.segments]
         index = bisect.bisect_right(starts, sql_offset) - 1
         if index < 0:
@@ -175,6 +202,11 @@ class ExtractedQuery:
         if self.function:
             return f"{self.path}::{self.function}"
         return f"{self.path}:{self.span.start_position.line}"
+
+    @property
+    def site(self) -> tuple[str, int]:
+        """The call site: every variant of one statement shares it."""
+        return (self.path, self.span.start)
 
 
 @dataclass(frozen=True)
@@ -200,6 +232,16 @@ class Diagnostic:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a user should know about a check that is not a finding (it fails nothing)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,21 @@ top-level ``${expr}`` becomes ``$1``, ``$2``, ... as Prisma numbers them.
 
 Choices worth knowing:
 
-- A nested fragment is spliced in: ``${Prisma.sql`AND x = ${v}`}`` contributes its own text and
-  parameters (renumbered in sequence); ``${Prisma.empty}`` contributes nothing.
-- A conditional whose branches are fragments (``${c ? Prisma.sql`...` : Prisma.empty}``) is
-  spliced as its *first* (truthy) branch, so the query extracted is the one that runs when the
-  condition holds; when that branch is ``Prisma.empty`` it contributes nothing.
-- ``${name}`` where ``name`` is a ``const`` holding a fragment (or such a conditional) is spliced
-  too: the nearest preceding ``const name = ...`` within the same named function (transparent
-  callbacks included) is used. A fragment spliced that way is not reported again on its own, and
-  neither is any recognised template inside another query's interpolation.
+- Queries are what runs SQL: a ``$queryRaw``/``$executeRaw`` tagged template or call (type
+  arguments allowed), and a ``Prisma.sql`` template that nothing in the file uses and whose text
+  starts like a statement. A fragment is checked only inside the statements that use it.
+- Fragments are followed through names, ternaries, ``if``/``else`` assignments, helpers, closures,
+  ``Prisma.join`` of fragment arrays and ``Prisma.empty`` (see ``_ts_fragments``); each
+  combination that can run is one query (``variant`` of ``variants``, bounded by
+  ``MAX_VARIANTS`` with every branch covered), the first one taking every first branch.
+- Fragments convguard cannot see (a ``Prisma.Sql`` parameter, an import) are opaque: never a
+  ``$n``, a neutral stand-in under which PostgreSQL's parser accepts the statement.
 - ``function`` is the nearest enclosing *named* function (declarations, methods, arrow functions
   or function expressions assigned to a name or an object key); anonymous callbacks are
   transparent.
 - ``transaction`` numbers the ``$transaction(async (tx) => ...)`` callbacks and
-  ``$transaction([...])`` arrays that contain queries, from 1 in source order. A
-  ``tx.$queryRaw(query)`` call inside a callback also links the query held by ``const query``.
+  ``$transaction([...])`` arrays that contain queries, from 1 in source order (a
+  ``tx.$queryRaw(query)`` call is the query, wherever ``query`` was built).
 - ``$queryRawUnsafe``/``$executeRawUnsafe`` called with one plain string (or a template without
   interpolations) also yield a query, so that ``SET LOCAL statement_timeout`` statements are seen.
 - Template text is taken raw, except that ``\\``` and ``\\${`` yield a backtick and ``${``.
@@ -45,13 +45,16 @@ from convguard._model import (
     ExtractedQuery,
     ExtractionResult,
     HostText,
+    OpaqueFragment,
     Placeholder,
     PlaceholderKind,
     Segment,
     Span,
     UnsafeCall,
 )
+from convguard.extract._assembly import MAX_VARIANTS, Literal, Text, Value
 from convguard.extract._ts_lexer import REGEX_AFTER_KEYWORDS, Lexed, Template, lex
+from convguard.extract._ts_fragments import Root
 
 RAW_TAG_METHODS = frozenset({"$queryRaw", "$executeRaw"})
 UNSAFE_METHODS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
@@ -98,8 +101,10 @@ def extract_typescript(path: str, text: str, *, tags: Sequence[str] = ()) -> Ext
         ...   });
         ... }'''
         >>> result = extract_typescript("a.ts", source)
-        >>> [(q.sql, q.function, q.transaction) for q in result.queries]
-        [('SET LOCAL statement_timeout = 10000', 'stats', 1), ('SELECT 1 AND c = $1', 'stats', 1)]
+        >>> [(q.sql, q.function, q.transaction, q.variant) for q in result.queries]
+        ... # doctest: +NORMALIZE_WHITESPACE
+        [('SET LOCAL statement_timeout = 10000', 'stats', 1, 1),
+         ('SELECT 1 AND c = $1', 'stats', 1, 1), ('SELECT 1 ', 'stats', 1, 2)]
         >>> result.unsafe_calls[0].callee, result.unsafe_calls[0].dynamic
         ('tx.$executeRawUnsafe', False)
     """
@@ -126,13 +131,6 @@ class _Tag:
     chain_start: int  # token index where the tag expression starts
     text: str
     spliceable: bool  # Prisma.sql or a configured tag (not $queryRaw/$executeRaw)
-
-
-@dataclass(frozen=True, slots=True)
-class _Const:
-    name_token: int
-    init_start: int
-    init_end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,29 +274,33 @@ class _Extractor:
     # -- pipeline ----------------------------------------------------------------------------
 
     def run(self) -> ExtractionResult:
+        from convguard.extract._ts_fragments import FragmentAssembler
+
         self._scan()
         tags = self._template_tags()
         nested = self._nested_templates(tags)
         regions = self._regions()
-        consts = self._consts()
         unsafe_calls = [call for index in self.unsafe if (call := self._call_at(index))]
         raw_calls = [call for index in self.raw_calls if (call := self._call_at(index))]
-        points = [tag.chain_start for tag in tags.values()]
-        points += [call.callee_start for call in unsafe_calls + raw_calls]
-        points += [const.name_token for const_list in consts.values() for const in const_list]
+        roots = FragmentAssembler(self, tags, nested).roots(raw_calls)
+        points = [root.chain_start for root in roots]
+        points += [call.callee_start for call in unsafe_calls]
         owners = _owners(regions, points)
-        assembler = _Assembler(self, tags, consts, owners)
-        queries = []
-        for template, tag in tags.items():
-            if template not in nested:
-                queries.append(assembler.tagged_query(template, tag))
-        queries = [query for query in queries if query.template not in self.consumed]
+        assembler = _Assembler(self, owners)
+        queries = [query for root in roots for query in assembler.root_queries(root)]
         queries += [query for call in unsafe_calls if (query := assembler.unsafe_query(call))]
-        assembler.link_raw_calls(queries, raw_calls)
         return ExtractionResult(
             path=self.path,
             queries=assembler.finish(queries),
             unsafe_calls=tuple(self._unsafe_call(call, owners) for call in unsafe_calls),
+        )
+
+    def too_deep(self, offset: int) -> ExtractionError:
+        return ExtractionError(
+            f"SQL fragments nested more than {MAX_FRAGMENT_DEPTH} deep",
+            path=self.path,
+            line=self.host.position(offset).line,
+            hint="build the query from fewer nested Prisma.sql fragments or const aliases",
         )
 
     def _scan(self) -> None:
@@ -331,7 +333,7 @@ class _Extractor:
                 elif word == "raw":
                     if self.text(index - 1) == "." and self.text(index - 2) == "Prisma":
                         self.unsafe.append(index)
-                elif word == "const":
+                elif word == "const" or word == "let" or word == "var":
                     self.const_tokens.append(index)
             elif kind == "template_head":
                 stack.append(index)
@@ -620,23 +622,6 @@ class _Extractor:
 
     # -- declarations and calls --------------------------------------------------------------
 
-    def _consts(self) -> dict[str, list[_Const]]:
-        """``const name = init`` declarations by name, in source order."""
-        found: dict[str, list[_Const]] = {}
-        arrow_ends: dict[int, int] = {}
-        for keyword in self.const_tokens:
-            name = keyword + 1
-            if self.kind(name) != "ident":
-                continue
-            equals = name + 1
-            if self.text(equals) == ":":
-                equals = self._find_forward(equals + 1, "=")
-            if equals < 0 or self.text(equals) != "=":
-                continue
-            end = self._expression_end(equals + 1, arrow_ends)
-            found.setdefault(self.texts[name], []).append(_Const(name, equals + 1, end))
-        return found
-
     def _find_forward(self, index: int, word: str) -> int:
         for _ in range(_SCAN_LIMIT):
             if index >= self.count:
@@ -730,7 +715,7 @@ def _owners(regions: list[_Region], points: Iterable[int]) -> dict[int, _Owner]:
 class _Query:
     """A query being assembled: the model object minus the final transaction number."""
 
-    template: int  # -1 for a query taken from an unsafe call
+    template: int  # -1 for a query taken from an unsafe call or a raw call's argument
     start: int
     sql: str
     placeholders: tuple[Placeholder, ...]
@@ -740,161 +725,66 @@ class _Query:
     function: str | None
     transaction: int | None
     line_ranges: tuple[tuple[int, int], ...]
+    opaque: tuple[OpaqueFragment, ...] = ()
+    variant: int = 1
+    variants: int = 1
+    combinations: int = 1
+    choices: tuple[str, ...] = ()
+    unverified_syntax: str | None = None
 
 
 class _Assembler:
-    """Turns recognised templates and literal unsafe calls into queries."""
+    """Turns the roots (raw calls, statement-like templates) and literal unsafe calls into
+    queries, one per combination of the fragments they splice."""
 
-    def __init__(self, extractor: _Extractor, tags: dict[int, _Tag],
-                 consts: dict[str, list[_Const]], owners: dict[int, _Owner]) -> None:
+    def __init__(self, extractor: _Extractor, owners: dict[int, _Owner]) -> None:
         self.x = extractor
-        self.tags = tags
-        self.consts = consts
         self.owners = owners
-        self.templates = extractor.lexed.templates
 
-    # -- tagged templates --------------------------------------------------------------------
+    # -- roots -------------------------------------------------------------------------------
 
-    def tagged_query(self, index: int, tag: _Tag) -> _Query:
+    def root_queries(self, root: Root) -> list[_Query]:
+        from convguard.extract._assembly import count, expand
+        from convguard.extract._ts_fragments import settle
+
         x = self.x
-        template = self.templates[index]
-        owner = self.owners[tag.chain_start]
-        builder = _SqlBuilder(x.host)
-        start = x.starts[tag.chain_start]
-        builder.line_ranges.append((start, template.end))
-        self._emit_template(index, builder, 0, owner.region)
-        return _Query(
-            template=index,
-            start=start,
-            sql=builder.sql,
-            placeholders=tuple(builder.placeholders),
-            segments=tuple(builder.segments),
-            span=Span.of(x.host, start, template.end),
-            tag=tag.text,
-            function=owner.function,
-            transaction=owner.transaction,
-            line_ranges=tuple(builder.line_ranges),
-        )
+        owner = self.owners[root.chain_start]
+        start, end = root.span
+        variants = expand(root.node, MAX_VARIANTS)
+        total = count(root.node)
+        queries = []
+        parser = None
+        for number, (leaves, labels) in enumerate(variants, start=1):
+            def make_builder() -> _SqlBuilder:
+                builder = _SqlBuilder(x.host)
+                builder.line_ranges.append((start, end))
+                return builder
 
-    def _emit_template(self, index: int, builder: _SqlBuilder, depth: int,
-                       scope: _Region | None) -> None:
-        template = self.templates[index]
-        if depth > MAX_FRAGMENT_DEPTH:
-            raise self._too_deep(template.start)
-        chunks = template.chunks
-        for position, interpolation in enumerate(template.interpolations):
-            builder.add_raw(*chunks[position])
-            first, end = interpolation.first_token, interpolation.end_token
-            if not self._splice(first, end, builder, depth, scope):
-                first, end = self._strip_parens(first, end)
-                kind: PlaceholderKind = "list" if self._is_join(first, end) else "value"
-                expression = self.x.host.text[interpolation.start + 2:interpolation.end - 1]
-                builder.add_placeholder(
-                    expression.strip(), kind, interpolation.start, interpolation.end)
-        builder.add_raw(*chunks[-1])
+            if parser is None and any(not isinstance(leaf, (Text, Literal)) and (
+                    not isinstance(leaf, Value) or leaf.ambiguous) for leaf in leaves):
+                from convguard._parse import postgres_parser
 
-    def _too_deep(self, offset: int) -> ExtractionError:
-        return ExtractionError(
-            f"SQL fragments nested more than {MAX_FRAGMENT_DEPTH} deep",
-            path=self.x.path,
-            line=self.x.host.position(offset).line,
-            hint="build the query from fewer nested Prisma.sql fragments or const aliases",
-        )
-
-    def _splice(self, first: int, end: int, builder: _SqlBuilder, depth: int,
-                scope: _Region | None) -> bool:
-        """Splice the fragment an interpolation denotes; False if it is a plain value."""
-        if depth > MAX_FRAGMENT_DEPTH:
-            raise self._too_deep(self.x.starts[first] if first < self.x.count else 0)
-        first, end = self._strip_parens(first, end)
-        if self._is_empty(first, end):
-            return True
-        fragment = self._fragment(first, end)
-        if fragment >= 0:
-            self._splice_template(fragment, builder, depth, scope)
-            return True
-        branches = self._ternary(first, end)
-        if branches is not None:
-            truthy, _falsy = branches
-            truthy_fragment = self._fragment(*truthy)
-            if self._is_empty(*truthy):
-                return True
-            if truthy_fragment >= 0:
-                self._splice_template(truthy_fragment, builder, depth, scope)
-                return True
-            return False
-        if end - first == 1 and self.x.kinds[first] == "ident":
-            const = self._resolve(self.x.texts[first], first, scope)
-            if const is not None:
-                return self._splice(const.init_start, const.init_end, builder, depth + 1, scope)
-        return False
-
-    def _splice_template(self, index: int, builder: _SqlBuilder, depth: int,
-                         scope: _Region | None) -> None:
-        self.x.consumed.add(index)
-        template = self.templates[index]
-        builder.line_ranges.append((template.start, template.end))
-        self._emit_template(index, builder, depth + 1, scope)
-
-    def _fragment(self, first: int, end: int) -> int:
-        """The spliceable tagged template spanning exactly ``first..end``, or -1."""
-        x = self.x
-        if end <= first:
-            return -1
-        index = x.template_index(end - 1)
-        if index < 0 or x.kinds[end - 1] not in ("template", "template_tail"):
-            return -1
-        tag = self.tags.get(index)
-        if tag is None or not tag.spliceable or tag.chain_start != first:
-            return -1
-        return index
-
-    def _is_empty(self, first: int, end: int) -> bool:
-        return end - first == 3 and self.x.texts[first:end] == ("Prisma", ".", "empty")
-
-    def _is_join(self, first: int, end: int) -> bool:
-        x = self.x
-        return (end - first >= 5 and x.texts[first:first + 4] == ("Prisma", ".", "join", "(")
-                and x.match[first + 3] == end - 1)
-
-    def _strip_parens(self, first: int, end: int) -> tuple[int, int]:
-        x = self.x
-        while end - first >= 2 and x.texts[first] == "(" and x.match[first] == end - 1:
-            first, end = first + 1, end - 1
-        return first, end
-
-    def _ternary(self, first: int, end: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
-        """The (truthy, falsy) branch ranges of a top-level ``c ? a : b``, stripped."""
-        x = self.x
-        question = colon = -1
-        pending = 0
-        index = first
-        while index < end:
-            if x.kinds[index] == "punct":
-                word = x.texts[index]
-                if word == "?":
-                    if question < 0:
-                        question = index
-                    else:
-                        pending += 1
-                elif word == ":" and question >= 0:
-                    if pending == 0:
-                        colon = index
-                        break
-                    pending -= 1
-            index = x.forward(index)
-        if colon < 0:
-            return None
-        return self._strip_parens(question + 1, colon), self._strip_parens(colon + 1, end)
-
-    def _resolve(self, name: str, use: int, scope: _Region | None) -> _Const | None:
-        """The nearest ``const name`` declared before ``use`` in the same named function."""
-        for const in reversed(self.consts.get(name, ())):
-            if const.name_token >= use or const.init_start <= use < const.init_end:
-                continue
-            if self.owners[const.name_token].region is scope:
-                return const
-        return None
+                parser = postgres_parser()
+            builder, opaque, unverified = settle(leaves, make_builder, parser)
+            queries.append(_Query(
+                template=-1,
+                start=start,
+                sql=builder.sql,
+                placeholders=tuple(builder.placeholders),
+                segments=tuple(builder.segments),
+                span=Span.of(x.host, start, end),
+                tag=root.tag,
+                function=owner.function,
+                transaction=owner.transaction,
+                line_ranges=tuple(builder.line_ranges),
+                opaque=tuple(opaque),
+                variant=number,
+                variants=len(variants),
+                combinations=total,
+                choices=labels,
+                unverified_syntax=unverified,
+            ))
+        return queries
 
     # -- unsafe literal calls and transactions -----------------------------------------------
 
@@ -926,29 +816,9 @@ class _Assembler:
             line_ranges=((start, x.ends[close]),),
         )
 
-    def link_raw_calls(self, queries: list[_Query], calls: list[_Call]) -> None:
-        """Give ``const query = Prisma.sql`...``` the transaction of ``tx.$queryRaw(query)``."""
-        x = self.x
-        by_template = {query.template: position for position, query in enumerate(queries)}
-        for call in calls:
-            owner = self.owners[call.callee_start]
-            first, end = x.first_argument(call)
-            if owner.transaction is None or end - first != 1 or x.kinds[first] != "ident":
-                continue
-            const = self._resolve(x.texts[first], first, owner.region)
-            if const is None:
-                continue
-            template = self._fragment(*self._strip_parens(const.init_start, const.init_end))
-            position = by_template.get(template, -1) if template >= 0 else -1
-            if position >= 0 and queries[position].transaction is None:
-                query = queries[position]
-                queries[position] = _Query(
-                    query.template, query.start, query.sql, query.placeholders, query.segments,
-                    query.span, query.tag, query.function, owner.transaction, query.line_ranges)
-
     def finish(self, queries: list[_Query]) -> tuple[ExtractedQuery, ...]:
         """Number transactions from 1 in source order and attach suppressions."""
-        queries.sort(key=lambda query: query.start)
+        queries.sort(key=lambda query: (query.start, query.variant))
         numbers: dict[int, int] = {}
         for query in queries:
             if query.transaction is not None and query.transaction not in numbers:
@@ -966,6 +836,12 @@ class _Assembler:
                 transaction=numbers.get(query.transaction) if query.transaction is not None
                 else None,
                 host_suppressions=self._suppressions_for(query, suppressions),
+                opaque=query.opaque,
+                variant=query.variant,
+                variants=query.variants,
+                combinations=query.combinations,
+                choices=query.choices,
+                unverified_syntax=query.unverified_syntax,
             )
             for query in queries
         )

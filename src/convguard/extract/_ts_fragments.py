@@ -1,0 +1,936 @@
+"""Follow ``Prisma.sql`` fragments through TypeScript code to the statements that run them.
+
+A *root* is what runs SQL: a ``$queryRaw``/``$executeRaw`` tagged template, a
+``$queryRaw(expr)``/``$executeRaw<T>(expr)`` call, or a spliceable template no other SQL in the
+file uses whose text starts like a statement (it may be run from another module). Everything a
+root splices is followed, in the host file only:
+
+- ``const`` (and ``let``/``var``) names, in the same function or an enclosing one (closures) or
+  the module; ``let`` names take every value assigned before the use (``if``/``else``
+  assignments become a choice; an unconditional reassignment replaces the earlier values);
+- ternaries (both branches), ``a ?? b``/``a || b`` with a fragment on one side, ``Prisma.empty``;
+- helpers of the same file (``function`` declarations and arrow functions): every ``return``, with
+  the call's arguments bound to the helper's parameters;
+- ``Prisma.join(parts, " AND ")`` of an array of fragments (an array literal, plus ``push``es;
+  a ``push`` under a condition is optional); ``Prisma.raw("literal")`` is its literal's text.
+
+What cannot be followed is classified: a name imported from another module (not SCREAMING_CASE),
+a parameter typed ``Prisma.Sql``/``Sql``, a ``Prisma.join`` of an unknown array with an
+``AND``/``OR`` separator and ``Prisma.raw(variable)`` are *opaque* SQL; a call of an imported
+function and an untyped parameter are *ambiguous* (a value if the statement parses with ``$n``
+there, else opaque). Anything else is a value (``$n``).
+
+A fragment that no root uses is never checked on its own unless it reads as a whole statement.
+
+Example:
+    >>> from convguard.extract._typescript import extract_typescript
+    >>> source = '''
+    ... export async function f(c?: string) {
+    ...   const w = c ? Prisma.sql`l."clientId" = ${c}` : Prisma.sql`TRUE`;
+    ...   return prisma.$queryRaw`SELECT id FROM "Lead" l WHERE ${w}`;
+    ... }'''
+    >>> [(q.sql, q.variant, q.variants) for q in extract_typescript("a.ts", source).queries]
+    [('SELECT id FROM "Lead" l WHERE l."clientId" = $1', 1, 2), ('SELECT id FROM "Lead" l WHERE TRUE', 2, 2)]
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from convguard._model import OpaqueFragment, Span
+from convguard.extract._assembly import (
+    EMPTY,
+    MAX_VARIANTS,
+    STAND_INS,
+    Choice,
+    Join,
+    Leaf,
+    Literal,
+    Node,
+    Opaque,
+    Seq,
+    Text,
+    Value,
+    count,
+    expand,
+)
+
+if TYPE_CHECKING:
+    from convguard.extract._typescript import _Extractor, _SqlBuilder, _Tag
+
+_SQL_TYPE = re.compile(r"(?:^|[^\w.])(?:Prisma\s*\.\s*)?Sql\b")
+_SCREAMING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_LOGICAL_SEPARATOR = re.compile(r"^\s*(?:AND|OR)\s*$", re.IGNORECASE)
+_STATEMENT_START = re.compile(
+    r"^(?:\s|--[^\n]*\n?|/\*.*?\*/|\()*(?:select|with|insert|update|delete|merge|values|table|set|"
+    r"reset|show|create|alter|drop|truncate|explain|copy|lock|begin|commit|rollback|grant|revoke|"
+    r"comment|analyze|vacuum|refresh|listen|notify|unlisten|call|do|declare|discard|prepare|"
+    r"execute|savepoint|release|start|end|abort|cluster|reindex|checkpoint|import|security)\b",
+    re.IGNORECASE | re.DOTALL)
+_DECLARATION_WORDS = frozenset({"const", "let", "var"})
+_MODIFIERS = frozenset({"public", "private", "protected", "readonly", "override"})
+_UNSET = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    token: int
+    sql_typed: bool
+    typed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function (named or not): its body tokens ``open < i < close`` and parameters."""
+
+    open: int
+    close: int
+    name: str | None
+    params: tuple[Param, ...]
+    expression_body: bool  # an arrow ``=> expr``: the body is ``open + 1 .. close``
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    name: str
+    token: int
+    keyword: str
+    init: tuple[int, int] | None
+    function: Function | None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a fragment is being followed: helper parameters bound to call arguments."""
+
+    bindings: tuple[tuple[int, str, int, int, Context | None], ...] = ()
+    stack: frozenset[int] = frozenset()
+    depth: int = 0
+
+    def bound(self, function: Function, name: str) -> tuple[int, int, Context | None] | None:
+        for open_, param, first, end, caller in self.bindings:
+            if open_ == function.open and param == name:
+                return first, end, caller
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """Something that runs SQL: a call site (or a statement-like orphan template)."""
+
+    chain_start: int
+    span: tuple[int, int]
+    tag: str
+    node: Node
+    templates: tuple[int, ...]
+
+
+class FragmentAssembler:
+    """Resolves what reaches each root into a :data:`~convguard.extract._assembly.Node` tree."""
+
+    def __init__(self, extractor: _Extractor, tags: dict[int, _Tag], nested: set[int],
+                 limit: int = MAX_VARIANTS) -> None:
+        self.x = extractor
+        self.tags = tags
+        self.nested = nested
+        self.limit = limit
+        self.templates = extractor.lexed.templates
+        self.functions = self._functions()
+        self.function_starts = [function.open for function in self.functions]
+        self.declarations = self._declarations()
+        self.imports = self._imports()
+        self._returns: dict[int, list[tuple[int, int]]] = {}
+        self._innermost: dict[int, Function | None] = {}
+        self._enclosing_brace: dict[int, int] = {}
+        self.consumed: set[int] = set()
+
+    # -- the roots -----------------------------------------------------------------------------
+
+    def roots(self, raw_calls: list) -> list[Root]:
+        x = self.x
+        roots: list[Root] = []
+        for index, tag in self.tags.items():
+            if tag.spliceable or index in self.nested:
+                continue
+            template = self.templates[index]
+            self.consumed.add(index)
+            used = self._tracking()
+            node = self.template_node(index, Context())
+            roots.append(Root(tag.chain_start, (x.starts[tag.chain_start], template.end),
+                              tag.text, node, tuple(sorted(used))))
+        for call in raw_calls:
+            if self._inside_template(call.callee_start):
+                continue
+            first, end = x.first_argument(call)
+            if end <= first:
+                continue
+            used = self._tracking()
+            node = self.resolve(first, end, Context())
+            if node is None or isinstance(node, (Opaque, Value)):
+                continue  # nothing convguard can see
+            close = x.match[call.paren]
+            roots.append(Root(call.callee_start, (x.starts[call.callee_start], x.ends[close]),
+                              x.callee_text(call), node, tuple(sorted(used))))
+        orphans: list[tuple[int, Node, set[int]]] = []
+        for index, tag in self.tags.items():
+            if not tag.spliceable or index in self.nested or index in self.consumed:
+                continue
+            used = self._tracking()
+            node = self.template_node(index, Context())
+            orphans.append((index, node, set(used)))
+        used_by_orphans = set()
+        for index, _, used in orphans:
+            used_by_orphans.update(used - {index})
+        for index, node, used in orphans:
+            if index in used_by_orphans or not self._statement_like(node):
+                continue
+            tag = self.tags[index]
+            template = self.templates[index]
+            roots.append(Root(tag.chain_start, (x.starts[tag.chain_start], template.end),
+                              tag.text, node, tuple(sorted(used))))
+        self._track = None
+        return roots
+
+    def _tracking(self) -> set[int]:
+        self._track: set[int] | None = set()
+        return self._track
+
+    def _inside_template(self, token: int) -> bool:
+        """Is ``token`` inside an interpolation of a recognised template (a part, not a root)?"""
+        for index in self.tags:
+            template = self.templates[index]
+            if template.start < self.x.starts[token] < template.end:
+                return True
+        return False
+
+    def _statement_like(self, node: Node) -> bool:
+        leaves, _ = expand(node, 1)[0] if count(node) else ((), ())
+        text = []
+        for leaf in leaves:
+            if isinstance(leaf, Text):
+                text.append(self.x.host.text[leaf.start:leaf.end])
+            elif isinstance(leaf, Literal):
+                text.append(leaf.text)
+            else:
+                text.append(" $1 ")
+            if sum(len(part) for part in text) > 200:
+                break
+        return bool(_STATEMENT_START.match("".join(text)))
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def template_node(self, index: int, context: Context) -> Node:
+        template = self.templates[index]
+        if context.depth > _max_depth():
+            raise self.x.too_deep(template.start)
+        self.consumed.add(index)
+        if getattr(self, "_track", None) is not None:
+            self._track.add(index)  # type: ignore[union-attr]
+        inner = dataclasses.replace(context, depth=context.depth + 1)
+        parts: list[Node] = []
+        chunks = template.chunks
+        for position, interpolation in enumerate(template.interpolations):
+            parts.append(Text(*chunks[position]))
+            first, end = interpolation.first_token, interpolation.end_token
+            node = self.resolve(first, end, inner)
+            expression = self.x.host.text[interpolation.start + 2:interpolation.end - 1].strip()
+            if node is None:
+                kind = "list" if self._is_join(*self._strip(first, end)) else "value"
+                node = Value(expression, kind, interpolation.start, interpolation.end)  # type: ignore[arg-type]
+            else:
+                node = self._place(node, expression, interpolation.start, interpolation.end)
+            parts.append(node)
+        parts.append(Text(*chunks[-1]))
+        return Seq(tuple(parts))
+
+    def _place(self, node: Node, expression: str, start: int, end: int) -> Node:
+        """Give unpositioned values and opaque fragments the interpolation's position."""
+        if isinstance(node, (Value, Opaque)) and node.start == _UNSET:
+            return dataclasses.replace(node, start=start, end=end,
+                                       expression=node.expression or expression)
+        if isinstance(node, Choice):
+            return Choice(tuple(self._place(option, expression, start, end)
+                                for option in node.options), node.label)
+        return node
+
+    def resolve(self, first: int, end: int, context: Context) -> Node | None:
+        """The SQL an expression denotes, or None when it is a plain value."""
+        x = self.x
+        first, end = self._strip(first, end)
+        if end <= first:
+            return None
+        if context.depth > _max_depth():
+            raise x.too_deep(x.starts[first])
+        texts = x.texts
+        if end - first == 3 and texts[first:end] == ("Prisma", ".", "empty"):
+            return EMPTY
+        fragment = self._fragment(first, end)
+        if fragment >= 0:
+            return self.template_node(fragment, context)
+        branches = self._ternary(first, end)
+        if branches is not None:
+            return self._choice(first, branches, context)
+        fallback = self._fallback(first, end)
+        if fallback is not None:
+            return self._choice(first, (fallback[0], fallback[1]), context, fallback=True)
+        if self._is_call(first, end, ("Prisma", ".", "raw")):
+            return self._raw(first, end)
+        if self._is_join(first, end):
+            return self._join(first, end, context)
+        if end - first == 1 and x.kinds[first] == "ident":
+            return self._name(first, context)
+        if x.kinds[first] == "ident" and texts[first + 1:first + 2] == ("(",) \
+                and x.match[first + 1] == end - 1:
+            return self._call(first, end, context)
+        return None
+
+    def _choice(self, first: int, branches: tuple[tuple[int, int], tuple[int, int]],
+                context: Context, *, fallback: bool = False) -> Node | None:
+        x = self.x
+        nodes = [self.resolve(*branch, context) for branch in branches]
+        if all(node is None or (isinstance(node, Value) and not fallback) for node in nodes):
+            return None
+        options: list[Node] = []
+        for node, branch in zip(nodes, branches):
+            if node is None:
+                text = x.source(*branch)
+                # beside a fragment, the other side of `??`/`||` is SQL too (e.g. opts.where)
+                node = Opaque(text, _UNSET, _UNSET) if fallback else Value(
+                    text, "value", x.starts[branch[0]], x.ends[branch[1] - 1])
+            options.append(node)
+        condition_end = branches[0][0] - 1
+        condition = " ".join(x.source(first, condition_end).split())
+        if len(condition) > 40:
+            condition = condition[:39] + "…"
+        line = x.host.position(x.starts[first]).line
+        label = f"`{condition} ?` (line {line})" if not fallback else \
+            f"`{x.source(*branches[0])} ??` (line {line})"
+        return Choice(tuple(options), label)
+
+    def _fallback(self, first: int, end: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """``a ?? b`` or ``a || b`` at the top level: the two sides."""
+        x = self.x
+        index = first
+        while index < end:
+            if x.kinds[index] == "punct" and x.texts[index] in ("??", "||"):
+                return self._strip(first, index), self._strip(index + 1, end)
+            index = x.forward(index)
+        return None
+
+    def _raw(self, first: int, end: int) -> Node:
+        x = self.x
+        argument = first + 4
+        if end - argument == 2 and x.kinds[argument] in ("string", "template"):
+            quote = x.texts[argument][0]
+            return Text(x.starts[argument] + 1, x.ends[argument] - 1,
+                        quote if quote in "'\"" else "")
+        return Opaque(x.source(first, end), _UNSET, _UNSET)
+
+    def _arguments(self, paren: int) -> list[tuple[int, int]]:
+        x = self.x
+        close = x.match[paren]
+        arguments = []
+        index = start = paren + 1
+        while index < close:
+            if x.kinds[index] == "punct" and x.texts[index] == ",":
+                arguments.append((start, index))
+                start = index + 1
+            index = x.forward(index)
+        if start < close:
+            arguments.append((start, close))
+        return arguments
+
+    def _join(self, first: int, end: int, context: Context) -> Node | None:
+        x = self.x
+        arguments = self._arguments(first + 3)
+        if not arguments:
+            return None
+        separator_range = arguments[1] if len(arguments) > 1 else None
+        separator = self._literal(separator_range, x.starts[first], ",")
+        elements = self._array(*arguments[0], context)
+        if elements is None or not any(self._is_sql(node) for node, _ in elements):
+            if separator_range is not None and isinstance(separator, Text) and \
+                    _LOGICAL_SEPARATOR.match(x.host.text[separator.start:separator.end]):
+                return Opaque(x.source(first, end), _UNSET, _UNSET)
+            return None  # a list of values: `$n, $n+1, ...`
+        prefix = self._literal(arguments[2] if len(arguments) > 2 else None, x.starts[first], "")
+        suffix = self._literal(arguments[3] if len(arguments) > 3 else None, x.starts[first], "")
+        line = x.host.position(x.starts[first]).line
+        placed = tuple((self._place(node, x.source(first, end), x.starts[first], x.ends[end - 1])
+                        if isinstance(node, (Value, Opaque)) else node, optional)
+                       for node, optional in elements)
+        return Join(placed, separator, prefix, suffix,
+                    f"`{x.source(*arguments[0])}` joined (line {line})")
+
+    def _is_sql(self, node: Node) -> bool:
+        return not isinstance(node, Value)
+
+    def _literal(self, argument: tuple[int, int] | None, at: int, default: str) -> Node:
+        x = self.x
+        if argument is None:
+            return Literal(default, at) if default else EMPTY
+        first, end = self._strip(*argument)
+        if end - first == 1 and x.kinds[first] in ("string", "template"):
+            quote = x.texts[first][0]
+            return Text(x.starts[first] + 1, x.ends[first] - 1, quote if quote in "'\"" else "")
+        return Opaque(x.source(first, end), x.starts[first], x.ends[end - 1])
+
+    def _array(self, first: int, end: int, context: Context
+               ) -> list[tuple[Node, bool]] | None:
+        """The elements of an array expression (``[...]`` or a name holding one), or None."""
+        x = self.x
+        first, end = self._strip(first, end)
+        if end - first >= 2 and x.texts[first] == "[" and x.match[first] == end - 1:
+            return self._elements(first, end, context, optional=False)
+        if end - first != 1 or x.kinds[first] != "ident":
+            return None
+        declaration = self._declaration(x.texts[first], first)
+        if declaration is None or declaration.init is None or declaration.token in context.stack:
+            return None
+        inner = dataclasses.replace(context, stack=context.stack | {declaration.token},
+                                    depth=context.depth + 1)
+        elements = self._array(*declaration.init, inner)
+        if elements is None:
+            return None
+        base = self._brace_of(declaration.token)
+        index = declaration.token + 1
+        limit = first
+        name = declaration.name
+        texts, kinds = x.texts, x.kinds
+        while index < limit:
+            if (kinds[index] == "ident" and texts[index] == name and texts[index + 1] == "."
+                    and texts[index + 2] == "push" and texts[index + 3] == "("
+                    and texts[index - 1] not in (".", "?.")):
+                paren = index + 3
+                optional = self._conditional(index, base)
+                for argument in self._arguments(paren):
+                    elements.extend(self._element(*argument, inner, optional))
+                index = max(x.match[paren], index + 1)
+            index += 1
+        return elements
+
+    def _elements(self, open_: int, end: int, context: Context, *, optional: bool
+                  ) -> list[tuple[Node, bool]]:
+        elements: list[tuple[Node, bool]] = []
+        for argument in self._arguments(open_):
+            elements.extend(self._element(*argument, context, optional))
+        return elements
+
+    def _element(self, first: int, end: int, context: Context, optional: bool
+                 ) -> list[tuple[Node, bool]]:
+        x = self.x
+        if end > first and x.texts[first] == "...":
+            spread = self._array(first + 1, end, context)
+            if spread is not None:
+                return [(node, optional or inner) for node, inner in spread]
+            return [(Opaque(x.source(first, end), x.starts[first], x.ends[end - 1]), optional)]
+        node = self.resolve(first, end, context)
+        if node is None:
+            node = Value(x.source(first, end), "value", x.starts[first], x.ends[end - 1])
+        return [(node, optional)]
+
+    def _name(self, token: int, context: Context) -> Node | None:
+        x = self.x
+        name = x.texts[token]
+        function = self.innermost(token)
+        while function is not None:
+            for param in function.params:
+                if param.name == name:
+                    bound = context.bound(function, name)
+                    if bound is not None:
+                        first, end, caller = bound
+                        node = self.resolve(first, end, caller or Context())
+                        if node is None:
+                            return Value(x.source(first, end), "value", _UNSET, _UNSET)
+                        return node
+                    if param.sql_typed:
+                        return Opaque(name, _UNSET, _UNSET)
+                    if not param.typed:
+                        return Value(name, "value", _UNSET, _UNSET, ambiguous=True)
+                    return None
+            declaration = self._declaration_in(name, token, function)
+            if declaration is not None:
+                return self._declared(declaration, token, context)
+            function = self._parent(function)
+        declaration = self._declaration_in(name, token, None)
+        if declaration is not None:
+            return self._declared(declaration, token, context)
+        if name in self.imports and not _SCREAMING.match(name):
+            return Opaque(name, _UNSET, _UNSET)
+        return None
+
+    def _declared(self, declaration: Declaration, use: int, context: Context) -> Node | None:
+        x = self.x
+        if declaration.token in context.stack:
+            return None
+        inner = dataclasses.replace(context, stack=context.stack | {declaration.token},
+                                    depth=context.depth + 1)
+        options: list[tuple[int, int] | None] = []
+        if declaration.init is not None:
+            options.append(declaration.init)
+        if declaration.keyword != "const":
+            base = self._brace_of(declaration.token)
+            for token, rhs in self._assignments(declaration, use):
+                if self._conditional(token, base):
+                    options.append(rhs)
+                else:
+                    options = [rhs]
+        nodes = []
+        for option in options:
+            if option is None:
+                continue
+            node = self.resolve(*option, inner)
+            nodes.append((node, option))
+        if not nodes:
+            if declaration.init is None and _SQL_TYPE.search(self._type_text(declaration)):
+                return Opaque(declaration.name, _UNSET, _UNSET)
+            return None
+        if len(nodes) == 1:
+            return nodes[0][0]
+        if all(node is None for node, _ in nodes):
+            return None
+        line = x.host.position(x.starts[declaration.token]).line
+        return Choice(tuple(node if node is not None else Value(
+            x.source(*option), "value", x.starts[option[0]], x.ends[option[1] - 1])
+            for node, option in nodes), f"`{declaration.name}` (line {line})")
+
+    def _type_text(self, declaration: Declaration) -> str:
+        x = self.x
+        after = declaration.token + 1
+        if x.text(after) != ":":
+            return ""
+        index = after + 1
+        while index < x.count and x.texts[index] not in ("=", ";") and index < after + 32:
+            index += 1
+        return x.tokens_text(after + 1, index)
+
+    def _assignments(self, declaration: Declaration, use: int
+                     ) -> list[tuple[int, tuple[int, int]]]:
+        """``name = expr`` after the declaration and before ``use`` (not around it)."""
+        x = self.x
+        found = []
+        texts, kinds = x.texts, x.kinds
+        name = declaration.name
+        index = declaration.token + 1
+        while index < use:
+            if (kinds[index] == "ident" and texts[index] == name and texts[index + 1] == "="
+                    and kinds[index + 1] == "punct"
+                    and texts[index - 1] not in (".", "?.", "const", "let", "var")):
+                end = x._expression_end(index + 2, {})
+                if not (index < use < end):
+                    found.append((index, (index + 2, end)))
+                index = end
+                continue
+            index += 1
+        return found
+
+    def _conditional(self, token: int, base: int) -> bool:
+        """Is the statement at ``token`` conditional relative to a declaration in block ``base``?"""
+        x = self.x
+        if self._brace_of(token) != base:
+            return True
+        previous = x.text(token - 1)
+        return previous in (")", "else", "?", ":", "&&", "||", "??")
+
+    def _brace_of(self, token: int) -> int:
+        """The ``{`` of the innermost block around ``token`` (-1 at the top level)."""
+        cached = self._enclosing_brace.get(token)
+        if cached is not None:
+            return cached
+        x = self.x
+        index = token - 1
+        while index >= 0:
+            word = x.texts[index]
+            if x.kinds[index] == "punct" and word in ("}", ")", "]") and 0 <= x.match[index] < index:
+                index = x.match[index] - 1
+                continue
+            if x.kinds[index] == "punct" and word == "{" and x.match[index] > token:
+                break
+            if x.kinds[index] == "template_tail" and 0 <= x.match[index] < index:
+                index = x.match[index] - 1
+                continue
+            index -= 1
+        self._enclosing_brace[token] = index
+        return index
+
+    def _call(self, first: int, end: int, context: Context) -> Node | None:
+        x = self.x
+        name = x.texts[first]
+        function = self._function_named(name, first)
+        if function is None:
+            if name in self.imports:
+                return Value(x.source(first, end), "value", _UNSET, _UNSET, ambiguous=True)
+            return None
+        if function.open in context.stack:
+            return Opaque(x.source(first, end), _UNSET, _UNSET)
+        arguments = self._arguments(first + 1)
+        bindings = tuple((function.open, param.name, *arguments[number], context)
+                         for number, param in enumerate(function.params)
+                         if number < len(arguments))
+        inner = Context(bindings + context.bindings, context.stack | {function.open},
+                        context.depth + 1)
+        nodes = []
+        for body in self._returns_of(function):
+            node = self.resolve(*body, inner)
+            nodes.append((node, body))
+        if not nodes or all(node is None for node, _ in nodes):
+            return None
+        if len(nodes) == 1:
+            return nodes[0][0]
+        line = x.host.position(x.starts[first]).line
+        return Choice(tuple(node if node is not None else Value(
+            x.source(*body), "value", x.starts[body[0]], x.ends[body[1] - 1])
+            for node, body in nodes), f"`{name}()` return (line {line})")
+
+    # -- scopes --------------------------------------------------------------------------------
+
+    def _functions(self) -> list[Function]:
+        x = self.x
+        functions: list[Function] = []
+        for brace in x.brace_opens:
+            close = x.match[brace]
+            if close <= brace:
+                continue
+            if x.text(brace - 1) == "=>":
+                params = self._arrow_params(brace - 1)
+            else:
+                if x._block_owner(brace) is None:
+                    continue
+                params = self._params_before(brace)
+                if params is None:
+                    continue
+            name = self._function_name(brace)
+            functions.append(Function(brace, close, name, params or (), False))
+        ends: dict[int, int] = {}
+        for arrow in reversed(x.arrows):
+            if x.text(arrow + 1) == "{":
+                continue
+            end = x._expression_end(arrow + 1, ends)
+            ends[arrow] = end
+            params = self._arrow_params(arrow)
+            functions.append(Function(arrow, end, self._function_name(arrow), params or (), True))
+        functions.sort(key=lambda function: (function.open, -function.close))
+        return functions
+
+    def _function_name(self, token: int) -> str | None:
+        x = self.x
+        owner = x._arrow_owner(token if x.text(token) == "=>" else token - 1) \
+            if x.text(token) == "=>" or x.text(token - 1) == "=>" else x._block_owner(token)
+        return owner[0] if owner else None
+
+    def _params_before(self, brace: int) -> tuple[Param, ...] | None:
+        close = self.x._params_close_before(brace)
+        if close < 0:
+            return None
+        return self._params(self.x.match[close], close)
+
+    def _arrow_params(self, arrow: int) -> tuple[Param, ...]:
+        x = self.x
+        close = x._params_close_before(arrow)
+        if close >= 0:
+            return self._params(x.match[close], close)
+        if x.kind(arrow - 1) == "ident":
+            return (Param(x.texts[arrow - 1], arrow - 1, False, False),)
+        return ()
+
+    def _params(self, open_: int, close: int) -> tuple[Param, ...]:
+        x = self.x
+        params = []
+        for first, end in self._arguments(open_):
+            while first < end and (x.texts[first] in _MODIFIERS or x.texts[first] == "..."):
+                first += 1
+            if first >= end or x.kinds[first] != "ident":
+                params.append(Param("", first, False, True))  # a destructuring pattern
+                continue
+            colon = first + 1
+            if x.text(colon) == "?":
+                colon += 1
+            typed = x.text(colon) == ":"
+            type_end = colon + 1
+            while typed and type_end < end and x.texts[type_end] != "=":
+                type_end = x.forward(type_end)
+            type_text = x.tokens_text(colon + 1, type_end) if typed else ""
+            params.append(Param(x.texts[first], first, bool(_SQL_TYPE.search(type_text)), typed))
+        return tuple(params)
+
+    def innermost(self, token: int) -> Function | None:
+        if token in self._innermost:
+            return self._innermost[token]
+        position = bisect.bisect_left(self.function_starts, token) - 1
+        found = None
+        while position >= 0:
+            function = self.functions[position]
+            if function.open < token < function.close:
+                found = function
+                break
+            position -= 1
+        self._innermost[token] = found
+        return found
+
+    def _parent(self, function: Function) -> Function | None:
+        return self.innermost(function.open)
+
+    def _declarations(self) -> dict[str, list[Declaration]]:
+        x = self.x
+        found: dict[str, list[Declaration]] = {}
+        arrow_ends: dict[int, int] = {}
+        for keyword in x.const_tokens:
+            name = keyword + 1
+            if x.kind(name) != "ident":
+                continue
+            equals = name + 1
+            if x.text(equals) == ":":
+                equals = x._find_forward(equals + 1, "=")
+            init = None
+            if equals >= 0 and x.text(equals) == "=":
+                init = (equals + 1, x._expression_end(equals + 1, arrow_ends))
+            elif x.texts[keyword] == "const":
+                continue
+            found.setdefault(x.texts[name], []).append(
+                Declaration(x.texts[name], name, x.texts[keyword], init, None))
+        return found
+
+    def _declaration(self, name: str, use: int) -> Declaration | None:
+        function = self.innermost(use)
+        while function is not None:
+            declaration = self._declaration_in(name, use, function)
+            if declaration is not None:
+                return declaration
+            function = self._parent(function)
+        return self._declaration_in(name, use, None)
+
+    def _declaration_in(self, name: str, use: int, function: Function | None
+                        ) -> Declaration | None:
+        """The nearest declaration of ``name`` made directly in ``function`` (None: the module),
+        preceding ``use`` when it is in the same function; else any (hoisted into a closure)."""
+        candidates = self.declarations.get(name)
+        if not candidates:
+            return None
+        best = None
+        for declaration in candidates:
+            if declaration.init is not None and declaration.init[0] <= use < declaration.init[1]:
+                continue
+            if self.innermost(declaration.token) is not function:
+                continue
+            if declaration.token < use:
+                best = declaration
+            elif best is None and function is not self.innermost(use):
+                best = declaration
+        return best
+
+    def _function_named(self, name: str, use: int) -> Function | None:
+        found = [function for function in self.functions if function.name == name]
+        if not found:
+            return None
+        for function in found:
+            parent = self._parent(function)
+            if parent is None or parent.open < use < parent.close:
+                return function
+        return found[0]
+
+    def _returns_of(self, function: Function) -> list[tuple[int, int]]:
+        if function.expression_body:
+            return [(function.open + 1, function.close)]
+        cached = self._returns.get(function.open)
+        if cached is not None:
+            return cached
+        x = self.x
+        found = []
+        for index in range(function.open + 1, function.close):
+            if x.kinds[index] == "ident" and x.texts[index] == "return" \
+                    and self.innermost(index) is function:
+                found.append((index + 1, x._expression_end(index + 1, {})))
+        self._returns[function.open] = found
+        return found
+
+    def _imports(self) -> frozenset[str]:
+        x = self.x
+        names: set[str] = set()
+        for index in range(x.count):
+            if x.kinds[index] != "ident" or x.texts[index] != "import":
+                continue
+            if index > 0 and x.texts[index - 1] not in (";", "}") and \
+                    "\n" not in x.host.text[x.ends[index - 1]:x.starts[index]]:
+                continue
+            position = index + 1
+            if x.text(position) == "type":
+                continue
+            for _ in range(400):
+                if position >= x.count or x.texts[position] == "from" or x.kinds[position] in (
+                        "string",):
+                    break
+                word = x.texts[position]
+                if x.kinds[position] == "ident" and word not in ("as", "type") and (
+                        x.text(position + 1) in (",", "}", "from")
+                        or x.text(position - 1) == "as"):
+                    if x.text(position + 1) != "as":
+                        names.add(word)
+                position += 1
+        return frozenset(names)
+
+    # -- token helpers -------------------------------------------------------------------------
+
+    def _strip(self, first: int, end: int) -> tuple[int, int]:
+        x = self.x
+        while True:
+            while end - first >= 2 and x.texts[first] == "(" and x.match[first] == end - 1:
+                first, end = first + 1, end - 1
+            if end - first >= 2 and x.kinds[first] == "ident" and x.texts[first] == "await":
+                first += 1
+                continue
+            if end - first >= 2 and x.texts[end - 1] == "!":
+                end -= 1
+                continue
+            if end - first >= 3 and x.texts[end - 2] in ("as", "satisfies") \
+                    and x.kinds[end - 1] == "ident":
+                end -= 2
+                continue
+            if end - first >= 5 and x.texts[end - 4] in ("as", "satisfies") \
+                    and x.texts[end - 2] == ".":
+                end -= 4
+                continue
+            return first, end
+
+    def _fragment(self, first: int, end: int) -> int:
+        x = self.x
+        if end <= first:
+            return -1
+        index = x.template_index(end - 1)
+        if index < 0 or x.kinds[end - 1] not in ("template", "template_tail"):
+            return -1
+        tag = self.tags.get(index)
+        if tag is None or not tag.spliceable or tag.chain_start != first:
+            return -1
+        return index
+
+    def _is_call(self, first: int, end: int, callee: tuple[str, ...]) -> bool:
+        x = self.x
+        size = len(callee)
+        return (end - first >= size + 2 and x.texts[first:first + size] == callee
+                and x.texts[first + size] == "(" and x.match[first + size] == end - 1)
+
+    def _is_join(self, first: int, end: int) -> bool:
+        return self._is_call(first, end, ("Prisma", ".", "join"))
+
+    def _ternary(self, first: int, end: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        x = self.x
+        question = colon = -1
+        pending = 0
+        index = first
+        while index < end:
+            if x.kinds[index] == "punct":
+                word = x.texts[index]
+                if word == "?":
+                    if question < 0:
+                        question = index
+                    else:
+                        pending += 1
+                elif word == ":" and question >= 0:
+                    if pending == 0:
+                        colon = index
+                        break
+                    pending -= 1
+            index = x.forward(index)
+        if colon < 0:
+            return None
+        return self._strip(question + 1, colon), self._strip(colon + 1, end)
+
+
+def _max_depth() -> int:
+    from convguard.extract._typescript import MAX_FRAGMENT_DEPTH
+
+    return MAX_FRAGMENT_DEPTH
+
+
+# -- from leaves to SQL ------------------------------------------------------------------------
+
+
+def build(builder: _SqlBuilder, leaves: tuple[Leaf, ...], stand_ins: dict[int, str]
+          ) -> list[OpaqueFragment]:
+    """Write ``leaves`` into ``builder``; ``stand_ins`` (leaf position -> text) makes a leaf
+    opaque. Returns the opaque fragments written."""
+    host = builder.host
+    opaque: list[OpaqueFragment] = []
+    for position, leaf in enumerate(leaves):
+        if isinstance(leaf, Text):
+            builder.add_raw(leaf.start, leaf.end, string_quote=leaf.quote)
+            builder.line_ranges.append((leaf.start, leaf.end))
+        elif isinstance(leaf, Literal):
+            builder.parts.append(leaf.text)
+            builder.length += len(leaf.text)
+        elif isinstance(leaf, Value) and position not in stand_ins:
+            builder.add_placeholder(leaf.expression, leaf.kind, leaf.start, leaf.end)
+            builder.line_ranges.append((leaf.start, leaf.end))
+        else:
+            text = stand_ins.get(position, "")
+            opaque.append(OpaqueFragment(leaf.expression, text, builder.length,
+                                         builder.length + len(text),
+                                         Span.of(host, leaf.start, leaf.end)))
+            builder.parts.append(text)
+            builder.length += len(text)
+            builder.line_ranges.append((leaf.start, leaf.end))
+    return opaque
+
+
+def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list, str | None]:
+    """Choose stand-ins for the opaque (and ambiguous) leaves so that PostgreSQL's parser accepts
+    the statement, if any choice does.
+
+    Ambiguous values are tried as ``$n`` first. A syntax error that lies before every flexible
+    leaf is the statement's own (reported as CG001). Otherwise the flexible leaf just before the
+    error takes its next stand-in; when none is left the statement's syntax is unverified.
+
+    Returns the builder, the opaque fragments and the reason syntax is unverified (or None).
+    """
+    flexible = [position for position, leaf in enumerate(leaves)
+                if isinstance(leaf, Opaque) or (isinstance(leaf, Value) and leaf.ambiguous)]
+    options = {position: ((None,) if isinstance(leaves[position], Value) else ()) + STAND_INS
+               for position in flexible}
+    choice = dict.fromkeys(flexible, 0)
+    for _ in range(4 * len(flexible) + 4):
+        stand_ins = {position: options[position][index] for position, index in choice.items()
+                     if options[position][index] is not None}
+        builder = make_builder()
+        opaque = build(builder, leaves, stand_ins)
+        if not flexible:
+            return builder, opaque, None
+        _, error = parser(builder.sql)
+        if error is None:
+            return builder, opaque, None
+        starts = _leaf_starts(builder, leaves, opaque, stand_ins)
+        offset = error.offset if error.offset is not None else builder.length
+        culprits = [position for position in flexible if starts[position] <= offset]
+        if not culprits:
+            return builder, opaque, None  # the statement's own syntax error
+        culprit = culprits[-1]
+        if choice[culprit] + 1 >= len(options[culprit]):
+            names = ", ".join(f"${{{leaves[p].expression}}}" for p in flexible  # type: ignore[union-attr]
+                              if stand_ins.get(p) is not None)
+            return builder, opaque, (
+                f"no stand-in for {names or 'the fragments convguard cannot see'} lets "
+                f"PostgreSQL parse the statement ({error.message})")
+        choice[culprit] += 1
+    return builder, opaque, "the stand-ins for opaque fragments did not settle"
+
+
+def _leaf_starts(builder: _SqlBuilder, leaves: tuple[Leaf, ...], opaque: list[OpaqueFragment],
+                 stand_ins: dict[int, str]) -> dict[int, int]:
+    """SQL offset where each flexible leaf was written."""
+    starts: dict[int, int] = {}
+    opaque_iter = iter(opaque)
+    placeholder_iter = iter(builder.placeholders)
+    for position, leaf in enumerate(leaves):
+        if isinstance(leaf, Value) and position not in stand_ins:
+            placeholder = next(placeholder_iter)
+            starts[position] = placeholder.sql_start
+        elif isinstance(leaf, (Value, Opaque)):
+            starts[position] = next(opaque_iter).sql_start
+    return starts
+
+
+__all__ = ["Context", "FragmentAssembler", "Root", "build", "settle"]
