@@ -235,16 +235,6 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
-class Note:
-    """Something a user should know about a check that is not a finding (it fails nothing)."""
-
-    path: str
-    line: int
-    column: int
-    message: str
-
-
-@dataclass(frozen=True)
 class ExtractionResult:
     """Everything extraction found in one host file."""
 
