@@ -250,7 +250,9 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
     enabled = _enabled_codes(config)
     query_rules = [rule for rule in RULES.values() if rule.kind == "query" and rule.code in enabled]
     unresolvable = False
+    seen_at_site: set[tuple[object, ...]] = set()
     for query in extraction.queries:
+        _assembly_notes(query, state)
         parsed = parse(query)
         binding = _binding(query, parsed, entries, config, state)
         query_schema = schema
@@ -269,9 +271,17 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
                 continue
             if rule.check is None or (rule.needs_tree and parsed.tree is None):
                 continue
+            if rule.code == "CG001" and query.unverified_syntax:
+                continue  # a syntax error may be the stand-in's, not the statement's
             try:
                 for finding in rule.check(query, parsed, lineage, context):
-                    found.append(_diagnostic(rule, finding, query, host))
+                    diagnostic = _diagnostic(rule, finding, query, host)
+                    if query.variants > 1:  # one report per finding of a call site
+                        key = (query.site, diagnostic.code, diagnostic.line, diagnostic.column)
+                        if key in seen_at_site:
+                            continue
+                        seen_at_site.add(key)
+                    found.append(diagnostic)
             except Exception as error:  # noqa: BLE001 - a rule's bug must not hide the others
                 state.errors.append(_internal_error(rule, query, error))
     if unresolvable and "CG003" in enabled:
@@ -292,7 +302,20 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
     if "CG002" in enabled:
         kept.extend(unused_diagnostics(unused, enabled=enabled))
     state.diagnostics.extend(kept)
-    return len(extraction.queries)
+    return len({query.site for query in extraction.queries})
+
+
+def _assembly_notes(query: ExtractedQuery, state: _State) -> None:
+    """Say once per call site what was not checked: combinations past the bound, and statements
+    whose syntax depends on fragments convguard cannot see."""
+    where = f"{query.path}:{query.span.start_position.line}"
+    if query.variant == 1 and query.combinations > query.variants:
+        state.notes.append(
+            f"{where}: {query.combinations} combinations of SQL fragments reach this call; "
+            f"convguard checked {query.variants} of them (every branch at least once)")
+    if query.unverified_syntax and not any(
+            note.startswith(f"{where}: syntax not checked") for note in state.notes):
+        state.notes.append(f"{where}: syntax not checked: {query.unverified_syntax}")
 
 
 def _internal_error(rule: Rule, query: ExtractedQuery | None, error: Exception

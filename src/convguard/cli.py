@@ -436,6 +436,17 @@ def _query_dict(query: ExtractedQuery) -> dict[str, Any]:
         "end_line": query.span.end_position.line,
         "end_column": query.span.end_position.column,
         "sql": query.sql,
+        "variant": query.variant,
+        "variants": query.variants,
+        "combinations": query.combinations,
+        "choices": list(query.choices),
+        "opaque": [{
+            "expression": o.expression,
+            "stand_in": o.stand_in,
+            "line": o.host_span.start_position.line,
+            "column": o.host_span.start_position.column,
+        } for o in query.opaque],
+        "syntax_checked": query.unverified_syntax is None,
         "parameters": [{
             "placeholder": f"${p.index}",
             "index": p.index,
@@ -452,7 +463,18 @@ def _format_query_text(query: ExtractedQuery) -> str:
     details = [query.tag, f"line {where.line}"]
     if query.transaction is not None:
         details.append(f"transaction {query.transaction}")
-    lines = [f"-- {query.label} ({', '.join(details)})", query.sql.rstrip(), ""]
+    if query.variants > 1:
+        of = f"{query.variants}" + (f" checked of {query.combinations}"
+                                    if query.combinations > query.variants else "")
+        details.append(f"combination {query.variant} of {of}")
+    lines = [f"-- {query.label} ({', '.join(details)})"]
+    lines += [f"--   {choice}" for choice in query.choices]
+    lines += [f"--   opaque: ${{{o.expression}}} at {o.host_span.start_position.line}:"
+              f"{o.host_span.start_position.column} (convguard cannot see it; written "
+              f"{o.stand_in or 'as nothing'!s} here)" for o in query.opaque]
+    if query.unverified_syntax:
+        lines.append(f"--   syntax not checked: {query.unverified_syntax}")
+    lines += [query.sql.rstrip(), ""]
     if not query.placeholders:
         lines.append("no parameters")
         return "\n".join(lines)

@@ -106,7 +106,13 @@ def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Targ
 
 
 def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
-    """The queries of a target file under test (``SET ...`` statements excluded)."""
+    """The queries of a target file under test (``SET ...`` statements excluded).
+
+    A call site whose fragments are chosen at run time yields several combinations; the kit runs
+    the first, where every conditional takes its first (truthy) branch and every conditional
+    ``push`` happens (``convguard extract`` lists them all). A statement holding SQL convguard
+    cannot see (an opaque fragment) cannot be run: a SelectorError names the fragment.
+    """
     from convguard.extract import extract_source
 
     try:
@@ -125,6 +131,18 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     if not queries:
         raise SelectorError("the file holds no query to test", path=target.path,
                             hint="convguard test needs a SELECT/WITH query")
+    queries = [q for q in queries if q.variant == 1]
+    for query in queries:
+        if query.opaque:
+            fragment = query.opaque[0]
+            where = fragment.host_span.start_position
+            raise SelectorError(
+                f"the query at line {query.span.start_position.line} splices "
+                f"${{{fragment.expression}}} (line {where.line}), SQL convguard cannot see "
+                "(a fragment parameter or an import), so it cannot be run",
+                path=target.path, line=where.line,
+                hint="test the function that assembles the whole statement in one file, or "
+                     "build the fragment in this file")
     return queries, extraction
 
 

@@ -32,7 +32,7 @@ from convguard._model import PlaceholderKind
 #: Combinations assembled per call site by default; past it, a covering subset and one note.
 MAX_VARIANTS = 32
 #: Neutral texts tried in place of an opaque fragment, in order (none names a column or table).
-STAND_INS = ("", "TRUE", "SELECT 1")
+STAND_INS = ("", "TRUE", "SELECT 1", "(SELECT)")
 
 
 @dataclass(frozen=True, slots=True)

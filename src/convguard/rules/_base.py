@@ -182,6 +182,9 @@ def host_range(query: ExtractedQuery, start: int, end: int) -> tuple[int, int]:
     for placeholder in query.placeholders:
         if placeholder.sql_start <= end - 1 < placeholder.sql_end:
             return first, placeholder.host_span.end
+    for fragment in query.opaque:
+        if fragment.sql_start <= end - 1 < fragment.sql_end:
+            return first, fragment.host_span.end
     return first, query.host_offset(end - 1) + 1
 
 
