@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from convguard._model import PlaceholderKind
 
+#: Fragments spliced inside fragments deeper than this are refused (a clear error, no recursion).
+MAX_FRAGMENT_DEPTH = 64
 #: Combinations assembled per call site by default; past it, a covering subset and one note.
 MAX_VARIANTS = 32
 #: Neutral texts tried in place of an opaque fragment, in order (none names a column or table).
@@ -226,5 +228,5 @@ def _product_indexes(sizes: list[int], limit: int) -> list[tuple[int, ...]]:
     return list(picked)[:max(limit, max(sizes, default=1))]
 
 
-__all__ = ["EMPTY", "MAX_VARIANTS", "STAND_INS", "Choice", "Join", "Leaf", "Literal", "Node",
-           "Opaque", "Seq", "Text", "Value", "Variant", "count", "expand"]
+__all__ = ["EMPTY", "MAX_FRAGMENT_DEPTH", "MAX_VARIANTS", "STAND_INS", "Choice", "Join", "Leaf",
+           "Literal", "Node", "Opaque", "Seq", "Text", "Value", "Variant", "count", "expand"]

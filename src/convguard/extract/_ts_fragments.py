@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 from convguard._model import OpaqueFragment, Span
 from convguard.extract._assembly import (
     EMPTY,
+    MAX_FRAGMENT_DEPTH,
     MAX_VARIANTS,
     STAND_INS,
     Choice,
@@ -842,8 +843,6 @@ class FragmentAssembler:
 
 
 def _max_depth() -> int:
-    from convguard.extract._typescript import MAX_FRAGMENT_DEPTH
-
     return MAX_FRAGMENT_DEPTH
 
 

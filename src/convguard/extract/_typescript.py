@@ -52,14 +52,12 @@ from convguard._model import (
     Span,
     UnsafeCall,
 )
-from convguard.extract._assembly import MAX_VARIANTS, Literal, Text, Value
+from convguard.extract._assembly import MAX_FRAGMENT_DEPTH, MAX_VARIANTS, Literal, Text, Value
 from convguard.extract._ts_lexer import REGEX_AFTER_KEYWORDS, Lexed, Template, lex
 from convguard.extract._ts_fragments import Root
 
 RAW_TAG_METHODS = frozenset({"$queryRaw", "$executeRaw"})
 UNSAFE_METHODS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
-#: Fragments spliced inside fragments deeper than this are refused (a clear error, no recursion).
-MAX_FRAGMENT_DEPTH = 64
 
 _NO_JSX_SUFFIXES = frozenset({".ts", ".mts", ".cts"})
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
