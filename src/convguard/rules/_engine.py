@@ -46,8 +46,30 @@ def invalid_sql(query: ExtractedQuery, parsed: ParsedQuery, lineage: QueryLineag
         start = max(len(parsed.sql.rstrip()) - 1, 0)
     else:
         start = statement_start(parsed.sql)
-    yield Finding(start, start + 1, f"invalid SQL: {error.message}",
+    message = f"invalid SQL: {error.message}"
+    end_of_fragment = _fragment_end_before(query, parsed.sql, start)
+    if end_of_fragment is not None:
+        start, message = end_of_fragment, f"{message}, right after this spliced fragment"
+    yield Finding(start, start + 1, message,
                   "fix the syntax; convguard checks nothing else in a query PostgreSQL rejects")
+
+
+def _fragment_end_before(query: ExtractedQuery, sql: str, offset: int) -> int | None:
+    """Where a syntax error found at the first token after a spliced fragment is reported: the
+    fragment's last character (an unclosed parenthesis or a dangling ``AND`` in the fragment is
+    what PostgreSQL noticed only at the next token). None when the error is not at such a seam.
+    """
+    if len(query.segments) < 2 or offset >= len(sql):
+        return None
+    previous = offset - 1
+    while previous >= 0 and sql[previous].isspace():
+        previous -= 1
+    if previous < 0:
+        return None
+    before, at = query.host_offset(previous), query.host_offset(offset)
+    if 0 <= at - before <= offset - previous:
+        return None  # contiguous in the host: one template, not a seam between pieces
+    return previous
 
 
 @rule("CG003", "unresolved-column")
