@@ -23,7 +23,8 @@ from typing import Any
 
 from convguard._errors import ConfigError
 
-DRIVERS = ("node-postgres", "typed")
+#: ``auto``: per host file, the stack its source uses (see :mod:`convguard._stack`).
+DRIVERS = ("auto", "prisma", "node-postgres", "typed")
 CONFIG_FILENAMES = ("convguard.toml", "pyproject.toml")
 
 
@@ -37,6 +38,8 @@ class QueryConfig:
     params: Mapping[str, str] = field(default_factory=dict)
     scenarios: tuple[str, ...] = ()
     line: int | None = None
+    #: this query's driver, over the configuration's ``driver``
+    driver: str | None = None
 
     def selector(self) -> str:
         return f"{self.path}::{self.function}" if self.function else self.path
@@ -48,7 +51,7 @@ class Config:
 
     root: str
     source: str | None = None
-    driver: str = "node-postgres"
+    driver: str = "auto"
     client_time_zone: str = "UTC"
     tags: tuple[str, ...] = ()
     timestamp_columns_forbidden: tuple[str, ...] = ("updatedAt",)
@@ -77,7 +80,7 @@ _KNOWN_KEYS = {
     "driver", "client_time_zone", "tags", "forbidden_time_columns", "anchor_cte", "schema",
     "provider", "scenarios", "select", "ignore", "query", "equivalent_mutants",
 }
-_QUERY_KEYS = {"path", "function", "profile", "params", "scenarios"}
+_QUERY_KEYS = {"path", "function", "profile", "params", "scenarios", "driver"}
 
 
 def _string_tuple(value: Any, key: str, source: str) -> tuple[str, ...]:
@@ -86,6 +89,14 @@ def _string_tuple(value: Any, key: str, source: str) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return tuple(value)
     raise ConfigError(f"{key!r} must be a string or a list of strings", path=source)
+
+
+def _driver(value: Any, source: str, line: int | None) -> str:
+    if value not in DRIVERS:
+        raise ConfigError(f"driver must be one of {', '.join(DRIVERS)}, not {value!r}",
+                          path=source, line=line,
+                          hint='"auto" picks prisma or node-postgres from each source file')
+    return str(value)
 
 
 def _query_lines(text: str) -> list[int]:
@@ -106,9 +117,7 @@ def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str =
             f"unknown configuration key(s): {', '.join(unknown)}", path=source,
             hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
         )
-    driver = data.get("driver", "node-postgres")
-    if driver not in DRIVERS:
-        raise ConfigError(f"driver must be one of {', '.join(DRIVERS)}, not {driver!r}", path=source)
+    driver = _driver(data.get("driver", "auto"), source, None)
     query_lines = _query_lines(text)
     queries = []
     for position, entry in enumerate(data.get("query", [])):
@@ -129,6 +138,7 @@ def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str =
             path=entry["path"], function=entry.get("function"), profile=entry.get("profile"),
             params=dict(params),
             scenarios=_string_tuple(entry.get("scenarios", []), "scenarios", source), line=line,
+            driver=_driver(entry["driver"], source, line) if "driver" in entry else None,
         ))
     equivalents = data.get("equivalent_mutants", {})
     if not isinstance(equivalents, Mapping) or not all(

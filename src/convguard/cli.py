@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 PROG = "convguard"
 CHECK_FORMATS = ("text", "json", "sarif", "github")  # == convguard.report.FORMATTERS (tested)
 PLAIN_FORMATS = ("text", "json")
-TEST_DRIVERS = ("node-postgres", "typed")
+TEST_DRIVERS = ("auto", "prisma", "node-postgres", "typed")
+DRIVER_HELP = ("how parameters are bound: auto (prisma for a source that uses Prisma, node-postgres "
+               "for one that uses pg and for .sql files), prisma, node-postgres or typed "
+               "(default: the configuration's driver, else auto)")
 TEST_PROVIDERS = ("embedded", "system", "url", "docker")  # == the kit's providers (tested)
 TEST_EXAMPLES = 40  # == convguard.kit.property.differential.DEFAULT_EXAMPLES (tested)
 DEBUG_ENV = "CONVGUARD_DEBUG"
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--scenarios", action="append", default=[], metavar="DIR",
                       help="a folder (or file) of scenarios; repeatable")
     test.add_argument("--driver", choices=TEST_DRIVERS,
-                      help="how parameters are bound (default: the configuration's driver)")
+                      help=DRIVER_HELP)
     test.add_argument("--dsn", metavar="URL",
                       help="an existing PostgreSQL server (default: $CONVGUARD_DATABASE_URL, "
                            "else an embedded one)")
@@ -144,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     mutate.add_argument("--scenarios", action="append", default=[], metavar="DIR",
                         help="a folder (or file) of scenarios; repeatable")
     mutate.add_argument("--driver", choices=TEST_DRIVERS,
-                        help="how parameters are bound (default: the configuration's driver)")
+                        help=DRIVER_HELP)
     mutate.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
     mutate.add_argument("--provider", choices=TEST_PROVIDERS,
                         help="where the throwaway server comes from (default: embedded)")
@@ -175,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-advise", dest="advise", action="store_false",
                        help="skip the index advice (each candidate is built and timed)")
     bench.add_argument("--driver", choices=TEST_DRIVERS,
-                       help="how parameters are bound (default: the configuration's driver)")
+                       help=DRIVER_HELP)
     bench.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
     bench.add_argument("--provider", choices=TEST_PROVIDERS,
                        help="where the throwaway server comes from (default: embedded)")

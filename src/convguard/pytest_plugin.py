@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 _OPTIONS = {
     "dsn": "an existing PostgreSQL server URL (default: $CONVGUARD_DATABASE_URL, else embedded)",
-    "driver": "parameter binding: node-postgres (as the app) or typed (default: configuration)",
+    "driver": "parameter binding: auto, prisma, node-postgres or typed (default: configuration)",
     "provider": "database provider: embedded, system, url or docker (default: configuration)",
     "config": "the convguard.toml (or pyproject.toml) to use (default: found from the rootdir)",
 }

@@ -101,16 +101,24 @@ def test_the_library_example(action: Path, database) -> None:
     ).fetchone() == (5,)
 
 
-def test_a_cast_to_timestamp_moves_the_window_in_a_non_utc_client(action: Path, database) -> None:
+def test_a_cast_to_timestamp_moves_the_window_only_under_plain_node_postgres(
+        action: Path, database) -> None:
     shifted = ACTION.replace("::timestamptz AT TIME ZONE 'UTC'", "::timestamp")
     path = action.with_name("shifted.ts")
     path.write_text(shifted)
     query = load_query(str(path), function="getInvoiceTotals")
     utc = run_query(database.connection, query, VALUES)
-    new_york = run_query(database.connection, query, VALUES, client_time_zone="America/New_York")
     assert utc == [("acme", 2, 150, 100), ("globex", 1, 70, 0)]
-    # 2026-01-01T00:00Z becomes '2025-12-31T19:00:00.000-05:00', cast to 2025-12-31 19:00: i5
-    # (Dec 31 23:59:59.999) joins the range and i2 (Jan 31 23:30) falls out of it.
+    # The file uses Prisma, so the default binds as Prisma 7's adapter: '2026-01-01 00:00:00',
+    # UTC without an offset, whatever the process's zone; ::timestamp reads it exactly.
+    assert run_query(database.connection, query, VALUES, driver="prisma",
+                     client_time_zone="America/New_York") == utc
+    assert run_query(database.connection, query, VALUES,
+                     client_time_zone="America/New_York") == utc
+    # With pg used directly, 2026-01-01T00:00Z becomes '2025-12-31T19:00:00.000-05:00', cast to
+    # 2025-12-31 19:00: i5 (Dec 31 23:59:59.999) joins the range and i2 (Jan 31 23:30) leaves it.
+    new_york = run_query(database.connection, query, VALUES, driver="node-postgres",
+                         client_time_zone="America/New_York")
     assert new_york == [("acme", 1, 100, 100), ("globex", 2, 75, 0)]
 
 

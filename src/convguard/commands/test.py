@@ -1,10 +1,13 @@
 """``convguard test``: plan the queries, load the scenarios, run them, report, exit 0/1/2.
 
-``convguard test [PATH[::FUNCTION]]... [--scenarios DIR]... [--driver node-postgres|typed]
-[--dsn URL] [--provider embedded|system|url|docker] [--format text|json] [--config FILE]``
+``convguard test [PATH[::FUNCTION]]... [--scenarios DIR]...
+[--driver auto|prisma|node-postgres|typed] [--dsn URL] [--provider embedded|system|url|docker] [--format text|json] [--config FILE]``
 
 - No PATH: every ``[[query]]`` of the configuration that names a profile.
 - Scenarios: ``--scenarios``, else the query's ``scenarios``, else the configuration's.
+- Driver: ``--driver``, else the query's ``driver``, else the configuration's; ``auto`` (the
+  default) binds a source that uses Prisma as ``prisma``, one that uses ``pg`` directly and every
+  ``.sql`` file as ``node-postgres`` (:mod:`convguard._stack`). The report names each query's.
 - Server: ``--dsn`` or ``$CONVGUARD_DATABASE_URL`` (the ``url`` provider), else ``--provider``,
   else the configuration's ``provider`` (default ``embedded``).
 - Exit 0: every (query, scenario) conforms; 1: one does not; 2: the run could not happen (no
@@ -38,6 +41,7 @@ from convguard._errors import (
 from convguard._model import ExtractedQuery
 from convguard._paths import display_path, split_selector
 from convguard._schema import Schema
+from convguard._stack import driver_for_query
 from convguard.kit.conformance.profile_kit import ProfileKit, profile_kit
 from convguard.kit.conformance.runner import (
     QueryPlan,
@@ -210,7 +214,9 @@ def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = Non
         for query in queries:
             plan = QueryPlan(
                 query=query, kit=kit, schema=schema,
-                driver=driver or target.config.driver,
+                driver=driver_for_query(
+                    driver or (qc.driver if qc and qc.driver else None) or target.config.driver,
+                    query),
                 client_time_zone=target.config.client_time_zone,
                 params=dict(qc.params) if qc else {},
                 statement_timeout=statement_timeout_for(query, extraction),

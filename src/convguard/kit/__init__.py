@@ -9,8 +9,10 @@ The library API, for any query and schema (the booking-conversion profile is one
         seed(db.connection, {"Invoice": [...]}, schema)
         rows = run_query(db.connection, query, {"ids": ["c1"], "from": "2026-01-01T00:00:00Z"})
 
-``run_query`` binds as node-postgres does by default (untyped text, a ``Date`` as local time in
-``client_time_zone``); ``driver="typed"`` binds as psycopg does. ``run_scenarios`` runs scenario
+``run_query`` binds as the query's own source binds by default (``driver="auto"``): ``prisma`` for
+a file that uses Prisma (Prisma 7 with ``@prisma/adapter-pg``: untyped text, a ``Date`` as UTC
+text without an offset), ``node-postgres`` for one that uses ``pg`` and for ``.sql`` files (a
+``Date`` as local time in ``client_time_zone``); ``driver="typed"`` binds as psycopg does. ``run_scenarios`` runs scenario
 files against a query and judges them with the profile (``expected`` counts, or its oracle).
 
 This module stays cheap to import: every name loads its module on first use.
@@ -18,7 +20,7 @@ This module stays cheap to import: every name loads its module on first use.
 Example:
     >>> import convguard.kit as kit
     >>> sorted(kit.__all__)[:3]
-    ['BoundQuery', 'DatabaseHandle', 'QueryPlan']
+    ['BoundQuery', 'DatabaseHandle', 'JsBigInt']
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ if TYPE_CHECKING:
     from convguard._model import ExtractedQuery
     from convguard._schema import Schema
     from convguard.kit.conformance.binding import BoundQuery, bind_query
+    from convguard.kit.conformance.prisma_adapter import JsBigInt
     from convguard.kit.server import Server
     from convguard.kit.conformance.report import format_json, format_text
     from convguard.kit.conformance.runner import QueryPlan, ScenarioResult, Workbench
     from convguard.kit.scenario.files import Scenario, load_scenarios
 
 _LAZY = {
+    "JsBigInt": "convguard.kit.conformance.prisma_adapter",
     "BoundQuery": "convguard.kit.conformance.binding",
     "bind_query": "convguard.kit.conformance.binding",
     "QueryPlan": "convguard.kit.conformance.runner",
@@ -144,14 +148,18 @@ def seed(conn: psycopg.Connection[Any],
 
 
 def run_query(conn: psycopg.Connection[Any], query: ExtractedQuery | str,
-              roles: Mapping[Any, Any], *, driver: str = "node-postgres",
+              roles: Mapping[Any, Any], *, driver: str = "auto",
               client_time_zone: str = "UTC", profile: Any = None,
               params: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
     """Bind ``query`` as the driver would and run it; PostgreSQL errors raise QueryFailed.
 
     ``roles`` maps role names (with a ``profile``, a name or a Profile) or, without one,
-    placeholder expressions / interpolation names / ``$n`` numbers to values.
+    placeholder expressions / interpolation names / ``$n`` numbers to values. ``driver`` is
+    ``auto`` (from the query's source, see :mod:`convguard._stack`), ``prisma``,
+    ``node-postgres`` or ``typed``; ``client_time_zone`` is the Node.js process's zone (it only
+    changes what ``node-postgres`` sends).
     """
+    from convguard._stack import driver_for_query
     from convguard.kit.conformance.binding import bind_query as bind
     from convguard.kit.conformance.runner import execute_bound
 
@@ -161,8 +169,8 @@ def run_query(conn: psycopg.Connection[Any], query: ExtractedQuery | str,
         from convguard.profiles import get_profile
 
         profile = get_profile(profile)
-    bound = bind(query, roles, profile=profile, params=params, driver=driver,
-                 client_time_zone=client_time_zone)
+    bound = bind(query, roles, profile=profile, params=params,
+                 driver=driver_for_query(driver, query), client_time_zone=client_time_zone)
     return execute_bound(conn, bound)
 
 
@@ -180,7 +188,7 @@ def _extraction_of(query: ExtractedQuery) -> Any:
 
 def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *,
                   profile: str = "booking-conversion", schema: Schema | None = None,
-                  driver: str = "node-postgres", client_time_zone: str = "UTC",
+                  driver: str = "auto", client_time_zone: str = "UTC",
                   params: Mapping[str, str] | None = None, provider: str = "embedded",
                   dsn: str | None = None) -> list[ScenarioResult]:
     """Run ``query`` against scenarios (loaded ones, or files/folders) and judge each."""
@@ -199,7 +207,9 @@ def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *
                       schema=schema, contract=kit.contract)
     else:
         loaded = list(scenarios)  # type: ignore[arg-type]
-    plan = QueryPlan(query=query, kit=kit, schema=schema, driver=driver,
+    from convguard._stack import driver_for_query
+
+    plan = QueryPlan(query=query, kit=kit, schema=schema, driver=driver_for_query(driver, query),
                      client_time_zone=client_time_zone, params=dict(params or {}),
                      statement_timeout=statement_timeout_for(query, _extraction_of(query)))
     with Workbench.start("url" if dsn else provider, dsn=dsn) as bench:
@@ -207,7 +217,8 @@ def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *
 
 
 __all__ = [
-    "BoundQuery", "DatabaseHandle", "QueryPlan", "Scenario", "ScenarioResult", "Workbench",
+    "BoundQuery", "DatabaseHandle", "JsBigInt", "QueryPlan", "Scenario", "ScenarioResult",
+    "Workbench",
     "bind_query", "format_json", "format_text", "load_query", "load_scenarios", "run_query",
     "run_scenarios", "seed", "throwaway_database",
 ]

@@ -25,14 +25,14 @@ def untyped_timestamp_parameter(query: ExtractedQuery, parsed: ParsedQuery, line
     """An untyped parameter is the timestamp side of `+`/`-` with an interval.
 
     ## What it does
-    Under the `node-postgres` driver (`driver = "node-postgres"`, the default), finds a bare
-    parameter added to or subtracted from an interval: `${to} - (${n} * interval '1 day')`,
-    `${from} + interval '1 day'`, `$1 - make_interval(days => $2)`. Silent under
-    `driver = "typed"`.
+    Under an untyped driver (`prisma`, the default for sources that use Prisma, or
+    `node-postgres`), finds a bare parameter added to or subtracted from an interval:
+    `${to} - (${n} * interval '1 day')`, `${from} + interval '1 day'`,
+    `$1 - make_interval(days => $2)`. Silent under `driver = "typed"`.
 
     ## Why is this bad?
-    node-postgres sends every parameter as text with no type, so PostgreSQL infers the type from
-    the context: next to an interval it infers `interval`. `${to} - interval` becomes
+    Prisma's `@prisma/adapter-pg` and node-postgres send every parameter as text with no type,
+    so PostgreSQL infers the type from the context: next to an interval it infers `interval`. `${to} - interval` becomes
     interval - interval, and comparing a timestamp with it fails in production with SQLSTATE 42883
     (operator does not exist) — while tests with a driver that sends typed timestamps pass.
     `${n} * interval '1 day'` is fine: a number times an interval.
@@ -45,14 +45,22 @@ def untyped_timestamp_parameter(query: ExtractedQuery, parsed: ParsedQuery, line
     ```
 
     ## Use instead
+    Under Prisma (which sends a `Date` as UTC text without an offset) cast to `timestamp`;
+    `::timestamptz` would read that text in the session's `TimeZone`:
     ```ts
     const rows = await prisma.$queryRaw`
       SELECT d.id FROM "AIDraft" d
-      WHERE d."createdAt" > ${to}::timestamptz - (${days} * interval '1 day')`;
+      WHERE d."createdAt" > ${to}::timestamp - (${days} * interval '1 day')`;
     ```
+    Under plain node-postgres (which sends local time with its offset) cast to `timestamptz`.
     """
-    if context.config.driver != "node-postgres" or parsed.tree is None:
+    from convguard._stack import resolve_driver
+
+    driver = resolve_driver(context.config.driver, context.host.path, context.host.text)
+    if driver not in ("prisma", "node-postgres") or parsed.tree is None:
         return
+    cast, sender = (("timestamp", "Prisma's adapter") if driver == "prisma"
+                    else ("timestamptz", "node-postgres"))
     for node in parsed.find_all(exp.Add, exp.Sub):
         left, right = unparen(node.this), unparen(node.expression)
         candidates = []
@@ -73,9 +81,9 @@ def untyped_timestamp_parameter(query: ExtractedQuery, parsed: ParsedQuery, line
             yield Finding(
                 finding[0], finding[1],
                 f"untyped parameter {shown} is the timestamp operand of "
-                f"'{operator}' with an interval ({show(node, parsed.sql, query=query, host=context.host)}): node-postgres sends "
+                f"'{operator}' with an interval ({show(node, parsed.sql, query=query, host=context.host)}): {sender} sends "
                 "it without a type, so PostgreSQL infers interval",
-                f"cast it: {shown}::timestamptz {operator} ..., or compute the value in "
+                f"cast it: {shown}::{cast} {operator} ..., or compute the value in "
                 "JavaScript and pass it as one parameter",
             )
 

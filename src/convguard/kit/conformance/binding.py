@@ -6,16 +6,23 @@ see :func:`convguard.profiles.resolve_role`); a list placeholder (``Prisma.join(
 later placeholder is renumbered. The SQL is rewritten by the placeholders' offsets, never by a
 regular expression over the text.
 
-Drivers:
+Drivers (:data:`DRIVERS`):
 
-``node-postgres`` (the default, what the app's Prisma adapter uses)
+``prisma`` (Prisma 7 with ``@prisma/adapter-pg``; the default for TS/JS sources that use Prisma)
+    every parameter untyped (OID 0), as Prisma Client, the adapter's ``mapArg`` and node-postgres
+    make it (:mod:`convguard.kit.conformance.prisma_adapter`): a ``Date`` as *UTC* text without
+    an offset, ``2026-02-01 00:00:00`` (``.mmm`` only when the milliseconds are not 0), so the Node.js
+    process's time zone never matters; ``NaN`` as NULL; a ``Buffer`` in binary format.
+``node-postgres`` (``pg`` used directly)
     every parameter is text with no type (OID 0), serialised as node-postgres'
     ``utils.prepareValue`` does: a ``Date`` as *local* time with its offset in the client's time
     zone (``2026-01-31T19:00:00.000-05:00``), numbers through ``String(n)``, booleans as
-    ``true``/``false``, arrays as a PostgreSQL array literal. PostgreSQL infers each type from
-    context, so a query that only works with typed parameters fails here as in production.
+    ``true``/``false``, arrays as a PostgreSQL array literal, a ``Buffer`` in binary format.
 ``typed``
     psycopg's ordinary typed binding (a timestamp as ``timestamptz``, an int as an integer).
+
+Under both untyped drivers PostgreSQL infers each type from context, so a query that only works
+with typed parameters fails here as in production.
 
 Example:
     >>> from datetime import datetime
@@ -41,7 +48,31 @@ from typing import Any
 from convguard._errors import BindingError
 from convguard._model import ExtractedQuery, Placeholder
 
-DRIVERS = ("node-postgres", "typed")
+DRIVERS = ("prisma", "node-postgres", "typed")
+#: Drivers that send every parameter untyped (OID 0), as text or, for bytes, binary.
+UNTYPED_DRIVERS = frozenset({"prisma", "node-postgres"})
+#: Drivers whose parameters depend on the Node.js process's time zone (``client_time_zone``).
+CLIENT_TIME_ZONE_DRIVERS = frozenset({"node-postgres"})
+
+
+def sends_untyped(driver: str) -> bool:
+    """True when ``driver`` sends parameters with no type, leaving PostgreSQL to infer them.
+
+    Example:
+        >>> sends_untyped("prisma"), sends_untyped("typed")
+        (True, False)
+    """
+    return driver in UNTYPED_DRIVERS
+
+
+def depends_on_client_time_zone(driver: str) -> bool:
+    """True when the Node.js process's time zone changes what ``driver`` sends for a ``Date``.
+
+    Example:
+        >>> depends_on_client_time_zone("node-postgres"), depends_on_client_time_zone("prisma")
+        (True, False)
+    """
+    return driver in CLIENT_TIME_ZONE_DRIVERS
 
 
 # node-postgres serialisation ---------------------------------------------------------------------
@@ -115,20 +146,33 @@ def _escape_element(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def prepare_value(value: Any, client_time_zone: str = "UTC") -> str | None:
-    """node-postgres' ``utils.prepareValue``: the text it sends for a JS value (None = NULL).
+def prepare_value(value: Any, client_time_zone: str = "UTC") -> str | bytes | None:
+    """node-postgres' ``utils.prepareValue``: the text it sends for a JS value (None = NULL;
+    bytes, a ``Buffer``, go out as they are, in binary format).
 
     Python stands in for JS: ``datetime`` (naive = UTC) is a ``Date``, ``int``/``float`` a number,
-    ``list`` an array, ``dict`` an object (``JSON.stringify``).
+    :class:`~convguard.kit.conformance.prisma_adapter.JsBigInt` a ``BigInt``, ``bytes`` a
+    ``Buffer``, ``Decimal`` a ``Prisma.Decimal`` (an object: ``JSON.stringify`` quotes it), ``list`` an array,
+    ``dict`` an object (``JSON.stringify``).
 
     Example:
         >>> prepare_value(True), prepare_value(30), prepare_value({"a": [1]}), prepare_value(None)
         ('true', '30', '{"a":[1]}', None)
+        >>> prepare_value([b"\\x01"]), prepare_value(Decimal("1.50"))
+        ('{\\\\\\\\x01}', '"1.5"')
     """
+    from convguard.kit.conformance.prisma_adapter import JsBigInt, decimal_js_string, js_json
+
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, JsBigInt):
+        return str(int(value))
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, Decimal):
+        return json.dumps(decimal_js_string(value))
     if isinstance(value, datetime):
         return js_date_string(value, client_time_zone)
     if isinstance(value, date):
@@ -143,12 +187,14 @@ def prepare_value(value: Any, client_time_zone: str = "UTC") -> str | None:
             if item is None:
                 parts.append("NULL")
             elif isinstance(item, (list, tuple)):
-                parts.append(prepare_value(item, client_time_zone) or "")
+                parts.append(str(prepare_value(item, client_time_zone)))
+            elif isinstance(item, (bytes, bytearray, memoryview)):
+                parts.append("\\\\x" + bytes(item).hex())
             else:
-                parts.append(_escape_element(prepare_value(item, client_time_zone) or ""))
+                parts.append(_escape_element(str(prepare_value(item, client_time_zone))))
         return "{" + ",".join(parts) + "}"
     if isinstance(value, Mapping):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        return js_json(value)
     raise BindingError(f"cannot send {type(value).__name__} value {value!r} as a parameter")
 
 
@@ -192,15 +238,15 @@ def js_value(kind: str | None, value: Any, what: str) -> Any:
 class Parameter:
     """One driver parameter ``$number`` of the bound SQL.
 
-    ``value`` is the JS-typed value (an element, for an expanded list); ``text`` is what
-    node-postgres sends (None for NULL, or in ``typed`` mode).
+    ``value`` is the JS-typed value (an element, for an expanded list); ``text`` is what an
+    untyped driver sends (None for NULL, or in ``typed`` mode; bytes go out in binary format).
     """
 
     number: int
     expression: str
     role: str | None
     value: Any
-    text: str | None
+    text: str | bytes | None
 
 
 @dataclass(frozen=True)
@@ -213,8 +259,8 @@ class BoundQuery:
     client_time_zone: str = "UTC"
 
     def driver_values(self) -> list[Any]:
-        """The values to hand psycopg: text (untyped) for node-postgres, Python values else."""
-        if self.driver == "node-postgres":
+        """The values to hand psycopg: what an untyped driver sends, Python values else."""
+        if sends_untyped(self.driver):
             return [parameter.text for parameter in self.parameters]
         values: list[Any] = []
         for parameter in self.parameters:
@@ -266,6 +312,15 @@ def _lookup(values: Mapping[Any, Any], placeholder: Placeholder) -> tuple[bool, 
         if key in values:
             return True, values[key]
     return False, None
+
+
+def _prisma_text(value: Any, client_time_zone: str) -> str | bytes | None:
+    from convguard.kit.conformance.prisma_adapter import prisma_prepare_value
+
+    return prisma_prepare_value(value, client_time_zone)
+
+
+_DRIVER_TEXT = {"node-postgres": prepare_value, "prisma": _prisma_text}
 
 
 def bind_query(
@@ -349,7 +404,7 @@ def bind_query(
         for element in elements:
             number = len(parameters) + 1
             numbers.append(number)
-            text = prepare_value(element, client_time_zone) if driver == "node-postgres" \
+            text = _DRIVER_TEXT[driver](element, client_time_zone) if driver in _DRIVER_TEXT \
                 else None
             parameters.append(Parameter(number, placeholder.expression.strip(), role_name,
                                         element, text))
@@ -367,6 +422,7 @@ def bind_query(
 
 
 __all__ = [
-    "DRIVERS", "BoundQuery", "Parameter", "bind_query", "js_date_string", "js_number",
-    "js_value", "prepare_value", "unmapped_hint",
+    "CLIENT_TIME_ZONE_DRIVERS", "DRIVERS", "UNTYPED_DRIVERS", "BoundQuery", "Parameter",
+    "bind_query", "depends_on_client_time_zone", "js_date_string", "js_number", "js_value",
+    "prepare_value", "sends_untyped", "unmapped_hint",
 ]

@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from convguard.kit.conformance.binding import sends_untyped
 from convguard.kit.conformance.runner import ScenarioResult
 
 #: Extra advice per SQLSTATE, added to PostgreSQL's own hint.
@@ -33,10 +34,11 @@ SQLSTATE_HINTS = {
     "25006": "the query tried to write; a conformance query must only read",
     "57014": "the query ran longer than its statement timeout ({timeout})",
 }
-#: Errors a typed driver hides and node-postgres' untyped text parameters expose.
+#: Errors a typed driver hides and untyped text parameters (Prisma's adapter, node-postgres)
+#: expose.
 UNTYPED_SQLSTATES = {"42883", "42804", "42725", "42P18", "22007", "22008", "22P02"}
-UNTYPED_HINT = ("node-postgres sends every parameter as untyped text: PostgreSQL infers its type "
-                "from the context; cast it (${to}::timestamptz) or compute the value in "
+UNTYPED_HINT = ("{sender} sends every parameter as untyped text: PostgreSQL infers its type "
+                "from the context; cast it (${{to}}{cast}) or compute the value in "
                 "JavaScript and pass it as one parameter")
 
 
@@ -81,8 +83,10 @@ def bucket_table(result: ScenarioResult) -> list[str]:
 def _sqlstate_hint(result: ScenarioResult) -> str | None:
     if result.sqlstate in SQLSTATE_HINTS:
         return SQLSTATE_HINTS[result.sqlstate].format(timeout=result.statement_timeout)
-    if result.sqlstate in UNTYPED_SQLSTATES and result.driver == "node-postgres":
-        return UNTYPED_HINT
+    if result.sqlstate in UNTYPED_SQLSTATES and sends_untyped(result.driver):
+        return UNTYPED_HINT.format(
+            sender="Prisma's adapter" if result.driver == "prisma" else "node-postgres",
+            cast="::timestamp" if result.driver == "prisma" else "::timestamptz")
     return None
 
 
@@ -126,10 +130,43 @@ def summary(results: Sequence[ScenarioResult], elapsed_s: float | None = None) -
             f"{'' if scenarios == 1 else 's'}, {drivers or 'no driver'}{extra}): {verdict}")
 
 
+def drivers_block(results: Sequence[ScenarioResult]) -> str:
+    """Which driver bound each query (``auto`` picks one per source file).
+
+    Example:
+        >>> from convguard.kit.conformance.runner import ScenarioResult
+        >>> one = dict(scenario="s", scenario_path="s.yaml", passed=True, check="passed")
+        >>> print(drivers_block([ScenarioResult("a.ts::f", "a.ts:3", driver="prisma", **one),
+        ...                      ScenarioResult("q.sql:1", "q.sql:1", **one)]))
+        bound by:
+          a.ts:3   prisma (Prisma 7 with @prisma/adapter-pg: a Date as UTC text, no offset)
+          q.sql:1  node-postgres (pg: a Date as local time with its offset)
+    """
+    seen: dict[str, str] = {}
+    for result in results:
+        seen.setdefault(result.query_location, result.driver)
+    width = max(map(len, seen), default=0)
+    lines = ["bound by:"]
+    for location, driver in seen.items():
+        lines.append(f"  {location.ljust(width)}  {driver} ({DRIVER_NOTES.get(driver, '')})"
+                     .replace(" ()", ""))
+    return "\n".join(lines)
+
+
+#: One line per driver for the report: what it sends for a ``Date``.
+DRIVER_NOTES = {
+    "prisma": "Prisma 7 with @prisma/adapter-pg: a Date as UTC text, no offset",
+    "node-postgres": "pg: a Date as local time with its offset",
+    "typed": "psycopg's typed binding",
+}
+
+
 def format_text(results: Sequence[ScenarioResult], *, elapsed_s: float | None = None,
                 verbose: bool = False) -> str:
-    """Failures (and passes when ``verbose``), then the summary line."""
+    """Failures (and passes when ``verbose``), which driver bound each query, the summary."""
     blocks = [format_result(r) for r in results if verbose or not r.passed]
+    if results:
+        blocks.append(drivers_block(results))
     blocks.append(summary(results, elapsed_s))
     return "\n\n".join(blocks) + "\n"
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from convguard._errors import QueryFailed, ScenarioError
 from convguard._model import ExtractedQuery, ExtractionResult
 from convguard._schema import Schema
-from convguard.kit.conformance.binding import BoundQuery, bind_query
+from convguard.kit.conformance.binding import BoundQuery, bind_query, sends_untyped
 from convguard.kit.conformance.profile_kit import ProfileKit
 from convguard.kit.scenario.files import Scenario
 
@@ -164,11 +164,12 @@ class ScenarioResult:
 
 # Executing ---------------------------------------------------------------------------------------
 
-_UNTYPED: dict[str, type] = {}
+_UNTYPED: dict[str, Any] = {}
 
 
-def _untyped_types() -> tuple[type, type]:
-    """A ``str`` subclass and a psycopg dumper that sends it as text with OID 0 (no type)."""
+def _untyped_types() -> tuple[type, type, type, type]:
+    """``str`` and ``bytes`` subclasses and psycopg dumpers that send them with OID 0 (no type):
+    text as node-postgres sends every string, bytes in binary format as it sends a ``Buffer``."""
     if not _UNTYPED:
         from psycopg.adapt import Dumper
         from psycopg.pq import Format
@@ -183,9 +184,18 @@ def _untyped_types() -> tuple[type, type]:
             def dump(self, obj: str) -> bytes:
                 return obj.encode("utf-8")
 
-        _UNTYPED["text"] = UntypedText
-        _UNTYPED["dumper"] = UntypedTextDumper
-    return _UNTYPED["text"], _UNTYPED["dumper"]
+        class UntypedBinary(bytes):
+            """A ``Buffer`` parameter: untyped, in binary format."""
+
+        class UntypedBinaryDumper(Dumper):
+            oid = 0
+            format = Format.BINARY
+
+            def dump(self, obj: bytes) -> bytes:
+                return bytes(obj)
+
+        _UNTYPED["types"] = (UntypedText, UntypedTextDumper, UntypedBinary, UntypedBinaryDumper)
+    return _UNTYPED["types"]  # type: ignore[no-any-return]
 
 
 def query_failed(error: Exception, *, prefix: str = "") -> QueryFailed:
@@ -209,10 +219,12 @@ def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> list[tupl
 
     values = bound.driver_values()
     cursor = psycopg.RawCursor(conn)
-    if bound.driver == "node-postgres":
-        untyped, dumper = _untyped_types()
-        cursor.adapters.register_dumper(untyped, dumper)
-        values = [None if v is None else untyped(v) for v in values]
+    if sends_untyped(bound.driver):
+        text, text_dumper, binary, binary_dumper = _untyped_types()
+        cursor.adapters.register_dumper(text, text_dumper)
+        cursor.adapters.register_dumper(binary, binary_dumper)
+        values = [None if v is None else binary(v) if isinstance(v, bytes) else text(v)
+                  for v in values]
     try:
         cursor.execute(bound.sql, values)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from convguard._errors import QueryFailed
 from convguard._schema import Schema
+from convguard.kit.conformance.binding import depends_on_client_time_zone
 from convguard.kit.conformance.runner import QueryPlan, ScenarioResult, execute_bound
 
 if TYPE_CHECKING:
@@ -506,10 +507,12 @@ RELATIONS: tuple[Relation, ...] = (
              _noise_runs, _all_equal(lambda label: f"the dataset {label}")),
     Relation("session-time-zone", "the session TimeZone changes nothing",
              _session_runs, _all_equal(lambda label: f"running with {label}")),
+    # Only where the driver's output depends on the Node.js process's zone: node-postgres sends a
+    # Date as local time; Prisma's adapter as UTC text (and typed binding sends a timestamptz).
     Relation("client-time-zone",
              "node-postgres' client time zone (a Date sent as local time) changes nothing",
              _client_runs, _all_equal(lambda label: f"binding with {label}"),
-             applies=lambda plan: plan.driver == "node-postgres"),
+             applies=lambda plan: depends_on_client_time_zone(plan.driver)),
     Relation("duplicate-outbound-part",
              "a copy of an outbound part at the same instant changes nothing",
              _duplicate_runs, _all_equal(lambda label: f"the dataset with {label}")),
@@ -551,7 +554,8 @@ def execute_runs(workbench: Workbench, plans: Sequence[QueryPlan],
     outcomes: dict[tuple[int, tuple[Any, ...]], Outcome] = {}
     for same_tables in by_tables.values():
         todo = [(index, run) for run in same_tables.values() for index, plan in enumerate(plans)
-                if not (run.client_time_zone and plan.driver != "node-postgres")]
+                if not (run.client_time_zone
+                        and not depends_on_client_time_zone(plan.driver))]
         first = next(iter(same_tables.values()))
         scenario = scenario_of(first.document, schema, contract=kit.contract)
         while todo:
