@@ -220,7 +220,8 @@ def _scalar_type(value: Any) -> ScalarType:
     if isinstance(value, bool):
         return "unknown"
     if isinstance(value, (int, float)):
-        return "decimal"
+        # JSON has no NaN or Infinity: they arrive as null, typed like one.
+        return "decimal" if math.isfinite(value) else "unknown"
     if isinstance(value, str):
         return "string"
     return "unknown"
