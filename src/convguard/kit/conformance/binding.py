@@ -37,16 +37,22 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from convguard._errors import BindingError
 from convguard._model import ExtractedQuery, Placeholder
+from convguard.kit.conformance.javascript import client_zone as _zone
+from convguard.kit.conformance.javascript import js_number
+from convguard.kit.conformance.prisma_adapter import (
+    JsBigInt,
+    decimal_js_string,
+    js_json,
+    prisma_prepare_value,
+)
 
 DRIVERS = ("prisma", "node-postgres", "typed")
 #: Drivers that send every parameter untyped (OID 0), as text or, for bytes, binary.
@@ -77,19 +83,6 @@ def depends_on_client_time_zone(driver: str) -> bool:
 
 # node-postgres serialisation ---------------------------------------------------------------------
 
-@lru_cache(maxsize=32)
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    if name.upper() in ("UTC", "Z", "ETC/UTC"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BindingError(f"unknown client time zone {name!r}",
-                           hint="use an IANA name such as UTC or America/New_York") from None
-
-
 def js_date_string(moment: datetime, client_time_zone: str = "UTC") -> str:
     """node-postgres' ``dateToString``: the local time of a JS ``Date`` in the client's zone.
 
@@ -108,38 +101,6 @@ def js_date_string(moment: datetime, client_time_zone: str = "UTC") -> str:
     return (f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:"
             f"{local.minute:02d}:{local.second:02d}.{local.microsecond // 1000:03d}"
             f"{sign}{offset // 60:02d}:{offset % 60:02d}")
-
-
-def js_number(value: float) -> str:
-    """JavaScript's ``String(n)`` for a number (ECMAScript Number::toString).
-
-    Example:
-        >>> [js_number(v) for v in (30, 1.5, -0.0, 1e-7, 123456789012345680000, float("nan"))]
-        ['30', '1.5', '0', '1e-7', '123456789012345680000', 'NaN']
-    """
-    number = float(value)
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0:
-        return "0"
-    sign, digit_tuple, raw_exponent = Decimal(repr(number)).as_tuple()
-    all_digits = "".join(map(str, digit_tuple))
-    digits = all_digits.rstrip("0")
-    exponent = int(raw_exponent) + len(all_digits) - len(digits)
-    k = len(digits)
-    n = k + exponent  # the decimal point sits after n digits
-    prefix = "-" if sign else ""
-    if k <= n <= 21:
-        return prefix + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return prefix + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return prefix + "0." + "0" * (-n) + digits
-    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
-    power = n - 1
-    return f"{prefix}{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
 
 
 def _escape_element(text: str) -> str:
@@ -161,7 +122,6 @@ def prepare_value(value: Any, client_time_zone: str = "UTC") -> str | bytes | No
         >>> prepare_value([b"\\x01"]), prepare_value(Decimal("1.50"))
         ('{\\\\\\\\x01}', '"1.5"')
     """
-    from convguard.kit.conformance.prisma_adapter import JsBigInt, decimal_js_string, js_json
 
     if value is None:
         return None
@@ -315,8 +275,6 @@ def _lookup(values: Mapping[Any, Any], placeholder: Placeholder) -> tuple[bool, 
 
 
 def _prisma_text(value: Any, client_time_zone: str) -> str | bytes | None:
-    from convguard.kit.conformance.prisma_adapter import prisma_prepare_value
-
     return prisma_prepare_value(value, client_time_zone)
 
 

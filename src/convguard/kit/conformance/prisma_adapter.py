@@ -24,7 +24,7 @@ as local time. Python stands in for JavaScript: ``datetime`` (naive = UTC) and `
 ``Date``, ``int``/``float`` a number, :class:`JsBigInt` a ``BigInt``, ``Decimal`` a
 ``Prisma.Decimal``, ``bytes`` a ``Buffer``, ``list``/``tuple`` an array, a mapping an object.
 
-Checked against the real packages by ``tests/kit/test_prisma_adapter.py`` (``@prisma/adapter-pg``
+Checked against the real packages by ``tests/kit/conformance/test_prisma_adapter.py`` (``@prisma/adapter-pg``
 7 with node-postgres 8, in five process time zones; and the whole Prisma Client 7 when one is
 installed).
 
@@ -53,6 +53,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from convguard._errors import BindingError
+from convguard.kit.conformance.javascript import client_zone as _zone
+from convguard.kit.conformance.javascript import js_number
 
 ScalarType = Literal["datetime", "bigint", "decimal", "bytes", "string", "unknown"]
 Arity = Literal["scalar", "list"]
@@ -84,13 +86,6 @@ class ArgType:
 
 
 # JavaScript conversions --------------------------------------------------------------------------
-
-def js_number_text(value: float) -> str:
-    """``String(n)`` of a JavaScript number (:func:`convguard.kit.conformance.binding.js_number`)."""
-    from convguard.kit.conformance.binding import js_number
-
-    return js_number(value)
-
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -127,12 +122,6 @@ def format_date_time(moment: datetime) -> str:
     millis = utc.microsecond // 1000
     return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} {utc.hour:02d}:{utc.minute:02d}:"
             f"{utc.second:02d}" + (f".{millis:03d}" if millis else ""))
-
-
-def _zone(name: str) -> Any:
-    from convguard.kit.conformance.binding import _zone as zone
-
-    return zone(name)
 
 
 def decimal_js_string(value: Decimal) -> str:
@@ -186,7 +175,7 @@ def js_json(value: Any, *, bigint_as_string: bool = False) -> str:
         return json.dumps(str(int(value)))
     if isinstance(value, (int, float)):
         number = float(value)
-        return "null" if math.isnan(number) or math.isinf(number) else js_number_text(number)
+        return "null" if math.isnan(number) or math.isinf(number) else js_number(number)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, date):
@@ -377,7 +366,7 @@ def pg_prepare_mapped(value: Any) -> str | bytes | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return js_number_text(value)
+        return js_number(value)
     if isinstance(value, str):
         return value
     if isinstance(value, list):

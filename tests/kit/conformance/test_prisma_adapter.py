@@ -31,8 +31,8 @@ import pytest
 
 from convguard._errors import BindingError
 from convguard.extract import extract_source
-from convguard.kit._binding import bind_query
-from convguard.kit._prisma_adapter import (
+from convguard.kit.conformance.binding import bind_query
+from convguard.kit.conformance.prisma_adapter import (
     ArgType,
     JsBigInt,
     decimal_js_string,
