@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convguard._errors import ConvguardError, InputError, SelectorError
+from convguard._files import SOURCE_MAX_BYTES, not_regular, note_skipped, read_text
 from convguard._model import Diagnostic, ExtractedQuery, ExtractionResult, HostText
 
 if TYPE_CHECKING:
@@ -119,6 +120,10 @@ def check_paths(paths: Sequence[str], *, config: Config | None = None,
     notes: list[str] = []
     queries = 0
     for path in paths:
+        kind = not_regular(path)
+        if kind is not None and kind != "a folder":
+            note_skipped(path, kind)
+            continue
         if os.path.isdir(path):
             found = sorted(_walk(path, SUPPORTED_SUFFIXES))
         elif os.path.exists(path):
@@ -128,12 +133,10 @@ def check_paths(paths: Sequence[str], *, config: Config | None = None,
             continue
         for file in found:
             try:
-                with open(file, encoding="utf-8") as handle:
-                    text = handle.read()
-            except (OSError, UnicodeDecodeError) as error:
-                reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+                text = read_text(file, limit=SOURCE_MAX_BYTES)
+            except ConvguardError as error:
                 files.append(file)
-                errors.append(InputError(f"cannot read the file: {reason}", path=file))
+                errors.append(error)
                 continue
             result = check_source(file, text, config=config, schema=schema)
             diagnostics.extend(result.diagnostics)
@@ -152,7 +155,12 @@ def _walk(folder: str, suffixes: Iterable[str]) -> Iterator[str]:
                             and not name.startswith("."))
         for name in names:
             if name.lower().endswith(wanted):
-                yield os.path.join(root, name)
+                path = os.path.join(root, name)
+                kind = not_regular(path)
+                if kind is None:
+                    yield path
+                else:
+                    note_skipped(path, kind)  # a FIFO would block the read
 
 
 def _selected(diagnostics: Iterable[Diagnostic], config: Config) -> Iterator[Diagnostic]:

@@ -35,17 +35,37 @@ class Dataset:
         return sum(len(rows) for rows in self.tables.values())
 
 
+#: The timestamps a dataset may hold. Python's datetime ends at years 1 and 9999, and the kit
+#: computes around every timestamp (windows of up to a year, ``to - 30 days``, shifts, the client
+#: time zone): a margin of centuries keeps every such step inside the range.
+EARLIEST = datetime(1000, 1, 1)
+LATEST = datetime(8999, 12, 31, 23, 59, 59, 999999)
+
+
 def parse_timestamp(value: Any) -> datetime:
     """ISO 8601 text (``Z`` or an offset converted to UTC; none means UTC) -> naive UTC datetime.
 
-    Raises ValueError for anything else (the caller words the error with a line).
+    Raises ValueError for anything else, and for a moment outside :data:`EARLIEST` ..
+    :data:`LATEST` (the caller words the error with a line).
 
     Example:
         >>> parse_timestamp("2026-01-31T19:00:00.000-05:00")
         datetime.datetime(2026, 2, 1, 0, 0)
         >>> parse_timestamp("2026-01-10")
         datetime.datetime(2026, 1, 10, 0, 0)
+        >>> parse_timestamp("0001-01-01T00:00:00Z")
+        Traceback (most recent call last):
+        ...
+        ValueError: '0001-01-01T00:00:00Z' is outside the years 1000 to 8999 convguard computes with
     """
+    moment = _parse_moment(value)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"{value!r} is outside the years {EARLIEST.year} to {LATEST.year} "
+                         "convguard computes with")
+    return moment
+
+
+def _parse_moment(value: Any) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -61,5 +81,8 @@ def parse_timestamp(value: Any) -> datetime:
     else:
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
     if moment.tzinfo is not None:
+        if not EARLIEST.year <= moment.year <= LATEST.year:  # astimezone could overflow
+            raise ValueError(f"{value!r} is outside the years {EARLIEST.year} to {LATEST.year} "
+                             "convguard computes with")
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment

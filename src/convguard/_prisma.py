@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convguard._errors import SchemaError
+from convguard._files import SOURCE_MAX_BYTES, read_text
 from convguard._schema import Column, EnumType, Index, Schema, Table
 from convguard._ddl import quote_literal, render_type
 
@@ -149,14 +150,11 @@ def schema_from_config(path: str | Path) -> Schema:
                           hint="point the configuration at schema.prisma or its folder")
     documents = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not file.exists():
             raise SchemaError("Prisma schema not found", path=str(file),
-                              hint="check the path (usually prisma/schema.prisma)") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise SchemaError(f"cannot read the Prisma schema: {error}", path=str(file),
-                              hint="the schema must be a readable UTF-8 file") from None
+                              hint="check the path (usually prisma/schema.prisma)")
+        text = read_text(str(file), limit=SOURCE_MAX_BYTES, error=SchemaError,
+                         what="Prisma schema")
         documents.append(_parse(text, str(file)))
     return _Resolver(documents).schema()
 

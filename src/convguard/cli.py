@@ -216,10 +216,15 @@ def expand_paths(paths: Iterable[str], errors: list[ConvguardError]) -> list[str
 
     A missing path or a folder without a supported file becomes an error in ``errors``.
     """
+    from convguard._files import not_regular, note_skipped
+
     suffixes = _supported_suffixes()
     files: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
+        kind = not_regular(path)
+        if kind is not None and kind != "a folder":
+            note_skipped(path, kind)  # a FIFO would block the read; a device never ends
+        elif os.path.isdir(path):
             found = sorted(_walk(path, suffixes))
             if not found:
                 errors.append(InputError(
@@ -247,32 +252,29 @@ def expand_paths(paths: Iterable[str], errors: list[ConvguardError]) -> list[str
 
 
 def _walk(folder: str, suffixes: frozenset[str]) -> Iterator[str]:
+    from convguard._files import not_regular, note_skipped
+
     for root, folders, names in os.walk(folder):
         folders[:] = [name for name in folders
                       if not name.startswith(".") and name not in SKIPPED_FOLDERS]
         for name in names:
             if os.path.splitext(name)[1].lower() in suffixes:
-                yield os.path.join(root, name)
+                path = os.path.join(root, name)
+                kind = not_regular(path)
+                if kind is None:
+                    yield path
+                else:
+                    note_skipped(path, kind)
 
 
 def read_source(path: str) -> str:
-    """A host file's text; a clear :class:`InputError` when it is unreadable or not UTF-8."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file", path=path) from None
-    except OSError as error:
-        raise InputError(f"cannot read file: {error.strerror or error}", path=path) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError(
-            f"file is not UTF-8 text (byte 0x{data[error.start]:02x} at line {line} cannot be "
-            "decoded)", path=path, line=line,
-            hint="convguard reads UTF-8 sources: re-save the file as UTF-8",
-        ) from None
+    """A host file's text; a clear :class:`InputError` when it is unreadable or not UTF-8.
+
+    Opened without blocking and checked to be a regular file first (a FIFO never hangs a run).
+    """
+    from convguard._files import SOURCE_MAX_BYTES, read_text
+
+    return read_text(path, limit=SOURCE_MAX_BYTES, what="file")
 
 
 def load_explicit_config(path: str | None) -> Config | None:
@@ -493,12 +495,17 @@ def _format_query_text(query: ExtractedQuery) -> str:
 
 
 def command_extract(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from convguard._files import not_regular, note_skipped
     from convguard.extract import extract_source
 
     explicit = load_explicit_config(args.config)
     queries: list[ExtractedQuery] = []
     for selector in args.paths:
         path, function = parse_selector(selector)
+        kind = not_regular(path)
+        if kind is not None and kind != "a folder":
+            note_skipped(path, kind)
+            continue
         if os.path.isdir(path):
             raise InputError("extract takes a file, not a folder", path=path,
                              hint="name one file, e.g. actions/stats.ts::getStats")
@@ -615,9 +622,36 @@ def _debugging(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+class _NoteHandler:
+    """Prints the ``convguard`` logger's notes (a skipped FIFO, ...) as ``convguard: note: ...``
+    on the command's stderr while :func:`main` runs."""
+
+    def __init__(self, err: TextIO) -> None:
+        import logging
+
+        self.logger = logging.getLogger("convguard")
+        self.handler = logging.StreamHandler(err)
+        self.handler.setFormatter(logging.Formatter(f"{PROG}: note: %(message)s"))
+        self.propagate = self.logger.propagate
+
+    def __enter__(self) -> _NoteHandler:
+        self.logger.addHandler(self.handler)
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convguard`` with ``argv`` (default: the process arguments); return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    with _NoteHandler(sys.stderr):
+        return _main(arguments)
+
+
+def _main(arguments: list[str]) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         args = build_parser().parse_args(arguments)

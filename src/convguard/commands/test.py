@@ -27,7 +27,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from convguard._config import Config, QueryConfig, find_config, load_config_file
@@ -119,10 +118,9 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     """
     from convguard.extract import extract_source
 
-    try:
-        text = Path(target.path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read the file: {error.strerror}", path=target.path) from None
+    from convguard._files import SOURCE_MAX_BYTES, read_text
+
+    text = read_text(target.path, limit=SOURCE_MAX_BYTES)
     extraction = extract_source(target.path, text, tags=target.config.tags)
     queries = [q for q in extraction.queries if not is_setup_statement(q)]
     if target.function is not None:
@@ -153,14 +151,10 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
 def _schema_for(config: Config, kit: ProfileKit) -> Schema:
     if not config.schema:
         return kit.schema()
-    from convguard._prisma import parse_prisma_schema
+    from convguard._prisma import schema_from_config
 
-    path = config.resolve(config.schema)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read the schema: {error.strerror}", path=path) from None
-    return parse_prisma_schema(text, path=path)
+    # The same reading as `convguard check`: a schema.prisma file or a folder of .prisma files.
+    return schema_from_config(config.resolve(config.schema))
 
 
 def _profile_of(target: Target) -> ProfileKit:

@@ -122,6 +122,97 @@ def _loader() -> type:
     return _LOADER
 
 
+#: Deepest nesting of a scenario document (a row's value sits at depth 5; JSON columns add some).
+MAX_DEPTH = 64
+#: YAML aliases (``*name``) a scenario may use, and the nodes they may add by expansion. A
+#: kilobyte of nested aliases otherwise expands to billions of nodes (an "alias bomb").
+MAX_ALIAS_USES = 100
+MAX_ALIAS_NODES = 10_000
+
+
+def _children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_node_graph(root: Any, *, path: str) -> None:
+    """Refuse a composed YAML document that nests deeper than :data:`MAX_DEPTH`, refers to
+    itself through an alias, or uses aliases beyond :data:`MAX_ALIAS_USES` /
+    :data:`MAX_ALIAS_NODES` - before anything walks it as a tree.
+
+    Iterative, linear in the number of distinct nodes (aliases share nodes in the graph).
+
+    Example:
+        >>> import yaml
+        >>> check_node_graph(yaml.compose("a: &x [1, 2]\\nb: *x\\n"), path="s.yaml")
+        >>> check_node_graph(yaml.compose("a: &x [1, *x]\\n"), path="s.yaml")
+        Traceback (most recent call last):
+        ...
+        convguard._errors.ScenarioError: s.yaml:1: the anchor on this line refers to itself through an alias (hint: write the value out; a scenario is a tree of values)
+    """
+    expanded: dict[int, int] = {}   # node id -> nodes in its subtree, aliases expanded
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    incoming: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            children = _children(node)
+            expanded[key] = 1 + sum(expanded[id(child)] for child in children)
+            height[key] = 1 + max((height[id(child)] for child in children), default=0)
+            if height[key] > MAX_DEPTH:
+                raise ScenarioError(f"the document nests deeper than {MAX_DEPTH} levels",
+                                    path=path, line=node.start_mark.line + 1,
+                                    hint="a scenario is name, params, tables of rows and "
+                                         "expected counts: flatten the nesting")
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:  # popped again while its own subtree is open: an alias cycle
+            raise ScenarioError("the anchor on this line refers to itself through an alias",
+                                path=path, line=node.start_mark.line + 1,
+                                hint="write the value out; a scenario is a tree of values")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            incoming[id(child)] = incoming.get(id(child), 0) + 1
+            stack.append((child, False))
+    # Every edge but the first into a node is an alias use.
+    alias_uses = sum(count - 1 for count in incoming.values())
+    extra = expanded[id(root)] - len(expanded)
+    if alias_uses > MAX_ALIAS_USES or extra > MAX_ALIAS_NODES:
+        shared = min((node for node in _shared_nodes(root, incoming)),
+                     key=lambda node: node.start_mark.index, default=None)
+        raise ScenarioError(
+            f"YAML aliases expand the document too far ({alias_uses} alias uses adding "
+            f"{extra} nodes; the limits are {MAX_ALIAS_USES} uses and {MAX_ALIAS_NODES} nodes)",
+            path=path, line=shared.start_mark.line + 1 if shared is not None else None,
+            hint="write the values out instead of repeating anchors (the first reused anchor "
+                 "is on this line)")
+
+
+def _shared_nodes(root: Any, incoming: Mapping[int, int]) -> list[Any]:
+    """Nodes reached through more than one edge (the anchors aliases reuse)."""
+    shared, seen, stack = [], {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        if incoming.get(id(node), 0) > 1:
+            shared.append(node)
+        for child in _children(node):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return shared
+
+
 def _walk_lines(node: Any, path: DocPath, lines: dict[DocPath, int], source: str) -> None:
     """Record the line of every mapping key and sequence item; refuse repeated keys."""
     import yaml
@@ -162,6 +253,7 @@ def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
             raise ScenarioError("the file is empty", path=path, line=1,
                                 hint="write name, params and tables (see DESIGN.md)")
         lines[()] = node.start_mark.line + 1
+        check_node_graph(node, path=path)
         _walk_lines(node, (), lines, path)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
@@ -179,7 +271,44 @@ def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
     return data, lines
 
 
+def json_depth(text: str) -> tuple[int, int]:
+    """The deepest ``[``/``{`` nesting of JSON text (strings skipped) and the line it reaches.
+
+    Example:
+        >>> json_depth('{"a": [1, {"b": "[[["}]}')
+        (3, 1)
+    """
+    depth = deepest = 0
+    line = deepest_line = 1
+    in_string = escaped = False
+    for char in text:
+        if char == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_line = depth, line
+        elif char in "]}":
+            depth -= 1
+    return deepest, deepest_line
+
+
 def _read_json(text: str, *, path: str) -> Any:
+    deepest, line = json_depth(text)
+    if deepest > MAX_DEPTH:
+        # json.loads recurses per level: 100k levels would exhaust the stack before any check.
+        raise ScenarioError(f"the document nests deeper than {MAX_DEPTH} levels", path=path,
+                            line=line, hint="a scenario is name, params, tables of rows and "
+                                            "expected counts: flatten the nesting")
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -471,7 +600,7 @@ class _Validator:
 
     def params(self, params: Any, contract: ScenarioContract) -> dict[str, Any]:
         if params is None:
-            return {}
+            params = {}  # still checked: a profile may require a role (the error names the file)
         if not isinstance(params, Mapping):
             raise self.error("params must map role names to values", "params",
                              hint="write params:\\n  to: 2026-02-01T00:00:00Z")
@@ -513,9 +642,9 @@ def parse_scenario(text: str, *, path: str, schema: Schema,
     if "tables" not in data:
         raise check.error("the scenario has no tables", hint="add tables: with rows per table")
     tables = check.rows(data["tables"])
-    params = check.params(data.get("params"), contract)
     expected = check.expected(data["expected"], contract) if data.get("expected") is not None \
         else None
+    params = check.params(data.get("params"), contract)
     return Scenario(name=name.strip(), description=description.strip(), path=path,
                     params=params, dataset=Dataset(tables), expected=expected, lines=lines)
 
@@ -536,25 +665,34 @@ def dataset_from_tables(tables: Mapping[str, Sequence[Mapping[str, Any]]], schem
 def load_scenario(path: str | os.PathLike[str], *, schema: Schema,
                   contract: ScenarioContract | None = None) -> Scenario:
     """Read and validate one scenario file."""
+    from convguard._files import SCENARIO_MAX_BYTES, read_text
+
     name = os.fspath(path)
-    try:
-        text = Path(name).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"cannot read the scenario: {error.strerror}", path=name) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("the scenario is not UTF-8 text", path=name) from None
+    text = read_text(name, limit=SCENARIO_MAX_BYTES, error=ScenarioError, what="scenario")
     return parse_scenario(text, path=name, schema=schema, contract=contract)
 
 
 def scenario_files(dirs_or_files: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
     """Scenario files under the given folders (recursively) and the files given, sorted."""
+    from convguard._files import not_regular, note_skipped
+
     found: set[str] = set()
     for entry in dirs_or_files:
         name = os.fspath(entry)
+        kind = not_regular(name)
         if os.path.isdir(name):
             for folder, _dirs, files in os.walk(name):
-                found.update(os.path.join(folder, f) for f in files
-                             if f.endswith(SCENARIO_SUFFIXES) and not f.startswith("."))
+                for file in files:
+                    if not file.endswith(SCENARIO_SUFFIXES) or file.startswith("."):
+                        continue
+                    candidate = os.path.join(folder, file)
+                    kind = not_regular(candidate)
+                    if kind is None:
+                        found.add(candidate)
+                    else:
+                        note_skipped(candidate, kind)  # a FIFO would block the read
+        elif kind is not None:
+            note_skipped(name, kind)
         elif os.path.isfile(name):
             found.add(name)
         else:

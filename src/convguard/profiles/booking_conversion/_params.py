@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,11 +65,9 @@ def parse_timestamp(value: Any, *, what: str) -> datetime:
     """
     try:
         return parse_utc_timestamp(value)
-    except ValueError:
-        raise ScenarioError(
-            f"{what}: {value!r} is not an ISO 8601 timestamp",
-            hint="write e.g. 2026-01-10T09:30:00.000Z",
-        ) from None
+    except ValueError as error:
+        raise ScenarioError(f"{what}: {error}", hint="write e.g. 2026-01-10T09:30:00.000Z") \
+            from None
 
 
 def _clamp(value: Any, *, name: str, default: int, low: int, high: int) -> int:
@@ -75,6 +75,9 @@ def _clamp(value: Any, *, name: str, default: int, low: int, high: int) -> int:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"{name}: expected a number of days, got {value!r}")
+    if not math.isfinite(value):  # YAML's .nan and .inf are floats the action never receives
+        raise ScenarioError(f"{name}: expected a finite number of days, got {value!r}",
+                            hint=f"write a whole number of days ({low} to {high})")
     return max(low, min(high, int(value)))
 
 
