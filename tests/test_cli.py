@@ -331,7 +331,7 @@ def test_check_invalid_config_is_reported_once(capsys: pytest.CaptureFixture[str
     write(tmp_path / "b.sql", CLEAN_SQL)
     code, _, err = run(capsys, "check", "a.sql", "b.sql")
     assert code == 2
-    assert_error(err, "convguard.toml: driver must be one of")
+    assert_error(err, "convguard.toml:1: driver must be one of")
     assert err.count("convguard: error:") == 1
 
 

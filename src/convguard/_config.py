@@ -15,13 +15,14 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from convguard._errors import ConfigError
+from convguard._files import not_regular, note_skipped
 
 #: ``auto``: per host file, the stack its source uses (see :mod:`convguard._stack`).
 DRIVERS = ("auto", "prisma", "node-postgres", "typed")
@@ -40,6 +41,12 @@ class QueryConfig:
     line: int | None = None
     #: this query's driver, over the configuration's ``driver``
     driver: str | None = None
+    #: key -> the line that sets it (for errors found later, e.g. a scenarios folder missing)
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, key: str) -> int | None:
+        """The line that sets ``key`` in this entry, else the entry's ``[[query]]`` line."""
+        return self.key_lines.get(key) or self.line
 
     def selector(self) -> str:
         return f"{self.path}::{self.function}" if self.function else self.path
@@ -65,6 +72,12 @@ class Config:
     #: mutant id -> reason, for every query; or PATH[::FUNCTION] -> {mutant id -> reason}, for
     #: the query it names (a mutant's number depends on the query it was made from).
     equivalent_mutants: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
+    #: key -> the line that sets it in ``source`` (for errors found later than parsing)
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, key: str) -> int | None:
+        """The line of ``source`` that sets ``key`` (None when unknown)."""
+        return self.key_lines.get(key)
 
     def resolve(self, relative: str) -> str:
         """A configuration path made absolute against the configuration's folder."""
@@ -81,107 +94,227 @@ _KNOWN_KEYS = {
     "provider", "scenarios", "select", "ignore", "query", "equivalent_mutants",
 }
 _QUERY_KEYS = {"path", "function", "profile", "params", "scenarios", "driver"}
+#: Where a conformance server comes from (== the kit's provider registry; a test keeps them equal).
+PROVIDERS = ("embedded", "system", "url", "docker")
 
 
-def _string_tuple(value: Any, key: str, source: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    raise ConfigError(f"{key!r} must be a string or a list of strings", path=source)
+class _Checker:
+    """Validates one configuration table; every error names the file and the line of the key."""
 
+    def __init__(self, source: str, text: str, table: tuple[object, ...]) -> None:
+        from convguard._toml_lines import TomlLines
 
-def _driver(value: Any, source: str, line: int | None) -> str:
-    if value not in DRIVERS:
-        raise ConfigError(f"driver must be one of {', '.join(DRIVERS)}, not {value!r}",
-                          path=source, line=line,
-                          hint='"auto" picks prisma or node-postgres from each source file')
-    return str(value)
+        self.source = source
+        self.lines = TomlLines(text)
+        self.table = table
 
+    def line(self, key: str, *within: object) -> int | None:
+        return self.lines.key((*self.table, *within), key)
 
-def _query_lines(text: str) -> list[int]:
-    """1-based lines of each ``[[query]]`` / ``[[tool.convguard.query]]`` header, in order."""
-    lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip().replace(" ", "")
-        if stripped in ("[[query]]", "[[tool.convguard.query]]"):
-            lines.append(number)
-    return lines
+    def error(self, message: str, key: str, *within: object, hint: str | None = None
+              ) -> ConfigError:
+        return ConfigError(message, path=self.source, line=self.line(key, *within), hint=hint)
 
+    def string(self, data: Mapping[str, Any], key: str, default: str | None, *within: object,
+               choices: tuple[str, ...] = ()) -> str | None:
+        value = data.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(f"{key} must be a non-empty string, not {value!r}", key, *within,
+                             hint=f'write {key} = "..."')
+        if choices and value not in choices:
+            hint = ('"auto" picks prisma or node-postgres from each source file'
+                    if key == "driver" else f"use one of: {', '.join(choices)}")
+            raise self.error(f"{key} must be one of {', '.join(choices)}, not {value!r}", key,
+                             *within, hint=hint)
+        return value
 
-def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str = "") -> Config:
-    """Validate a configuration table (already read from TOML) into a :class:`Config`."""
-    unknown = sorted(set(data) - _KNOWN_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"unknown configuration key(s): {', '.join(unknown)}", path=source,
-            hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
-        )
-    driver = _driver(data.get("driver", "auto"), source, None)
-    query_lines = _query_lines(text)
-    queries = []
-    for position, entry in enumerate(data.get("query", [])):
-        line = query_lines[position] if position < len(query_lines) else None
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
-            raise ConfigError("every [[query]] needs a path = \"...\"", path=source, line=line)
+    def strings(self, data: Mapping[str, Any], key: str, default: tuple[str, ...],
+                *within: object) -> tuple[str, ...]:
+        value = data.get(key, list(default))
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise self.error(f"{key} must be a string or a list of strings, not {value!r}", key,
+                         *within, hint=f'write {key} = ["..."]')
+
+    def codes(self, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        """``select``/``ignore``: rule codes or prefixes, refused when they name no rule (as
+        ``--select``/``--ignore`` are); ``ALL`` in ``select`` means every rule."""
+        codes = tuple(code.strip().upper() for code in self.strings(data, key, ()) if code.strip())
+        unknown = unknown_codes(codes, allow_all=key == "select")
+        if unknown:
+            raise self.error(f"{key} names no rule: {', '.join(unknown)}", key,
+                             hint="run `convguard rule` to list the rule codes")
+        return () if key == "select" and "ALL" in codes else codes
+
+    def time_zone(self, data: Mapping[str, Any]) -> str:
+        name = self.string(data, "client_time_zone", "UTC") or "UTC"
+        if name.upper() in ("UTC", "Z", "ETC/UTC"):
+            return name
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise self.error(f"unknown client time zone {name!r}", "client_time_zone",
+                             hint="use an IANA name such as UTC or America/New_York") from None
+        return name
+
+    def query(self, entry: Any, position: int) -> QueryConfig:
+        where = ("query", position)
+        line = self.lines.table((*self.table, *where))
+        if not isinstance(entry, Mapping):
+            raise ConfigError("every [[query]] is a table with a path = \"...\"",
+                              path=self.source, line=line)
         extra = sorted(set(entry) - _QUERY_KEYS)
         if extra:
-            raise ConfigError(f"unknown [[query]] key(s): {', '.join(extra)}", path=source, line=line,
-                              hint=f"known keys: {', '.join(sorted(_QUERY_KEYS))}")
+            raise self.error(f"unknown [[query]] key(s): {', '.join(extra)}", extra[0], *where,
+                             hint=f"known keys: {', '.join(sorted(_QUERY_KEYS))}")
+        if not isinstance(entry.get("path"), str) or not entry["path"].strip():
+            raise self.error("every [[query]] needs a path = \"...\"", "path", *where)
+        function = self.string(entry, "function", None, *where)
+        profile = self.string(entry, "profile", None, *where)
+        if profile is not None:
+            from convguard.profiles import PROFILES
+
+            if profile not in PROFILES:
+                raise self.error(f"unknown profile {profile!r}", "profile", *where,
+                                 hint=f"known profiles: {', '.join(sorted(PROFILES))}")
         params = entry.get("params", {})
         if not isinstance(params, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
-        ):
-            raise ConfigError("[query.params] maps interpolation text to a role name (strings)",
-                              path=source, line=line)
-        queries.append(QueryConfig(
-            path=entry["path"], function=entry.get("function"), profile=entry.get("profile"),
-            params=dict(params),
-            scenarios=_string_tuple(entry.get("scenarios", []), "scenarios", source), line=line,
-            driver=_driver(entry["driver"], source, line) if "driver" in entry else None,
-        ))
+                isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
+            raise self.error("[query.params] maps interpolation text to a role name (strings)",
+                             "params", *where)
+        if profile is not None:
+            from convguard.profiles import PROFILES
+
+            known = PROFILES[profile]
+            for expression, role in params.items():
+                if not known.has_role(role):
+                    roles = ", ".join(r.name for r in known.roles)
+                    raise self.error(f"[query.params] maps {expression!r} to unknown role "
+                                     f"{role!r} of profile {profile!r}", expression,
+                                     *where, "params", hint=f"use one of: {roles}")
+        return QueryConfig(
+            path=entry["path"], function=function, profile=profile, params=dict(params),
+            scenarios=self.strings(entry, "scenarios", (), *where), line=line,
+            driver=self.string(entry, "driver", None, *where, choices=DRIVERS),
+            key_lines=self.key_lines(entry, *where),
+        )
+
+    def key_lines(self, data: Mapping[str, Any], *within: object) -> dict[str, int]:
+        found = {str(key): self.lines.key((*self.table, *within), str(key)) for key in data}
+        return {key: line for key, line in found.items() if line is not None}
+
+
+def unknown_codes(codes: tuple[str, ...] | list[str], *, allow_all: bool = True) -> list[str]:
+    """The codes (or prefixes) that name no rule of the registry.
+
+    Example:
+        >>> unknown_codes(["CG1", "CG104", "CG99", "ALL"])
+        ['CG99']
+    """
+    if not codes:
+        return []
+    from convguard.rules import RULES
+
+    return [code for code in codes if not (allow_all and code == "ALL")
+            and not any(known.startswith(code) for known in RULES)]
+
+
+def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str = "",
+                 table: tuple[object, ...] = ()) -> Config:
+    """Validate a configuration table (already read from TOML) into a :class:`Config`.
+
+    ``text`` is the file's text and ``table`` the table's path in it (``("tool", "convguard")``
+    in a ``pyproject.toml``): errors then name the line of the key at fault.
+    """
+    check = _Checker(source, text, table)
+    unknown = sorted(str(key) for key in set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise check.error(
+            f"unknown configuration key(s): {', '.join(unknown)}", unknown[0],
+            hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
+        )
+    driver = check.string(data, "driver", "auto", choices=DRIVERS) or "auto"
+    entries = data.get("query", [])
+    if not isinstance(entries, list):
+        raise check.error("query must be an array of tables: write [[query]] sections", "query",
+                          hint='write a [[query]] header for each query, then path = "..."')
+    queries = tuple(check.query(entry, position) for position, entry in enumerate(entries))
     equivalents = data.get("equivalent_mutants", {})
     if not isinstance(equivalents, Mapping) or not all(
             isinstance(value, str) or (isinstance(value, Mapping) and all(
                 isinstance(reason, str) for reason in value.values()))
             for value in equivalents.values()):
-        raise ConfigError("equivalent_mutants maps a mutant id to the reason it is equivalent "
+        raise check.error("equivalent_mutants maps a mutant id to the reason it is equivalent "
                           "(or, in a table named by a query's PATH[::FUNCTION], that query's "
-                          "mutant ids to reasons)", path=source,
+                          "mutant ids to reasons)", "equivalent_mutants",
                           hint='e.g. "ROR-1:>=→>" = "why no result can change"')
     return Config(
         root=root, source=source, driver=driver,
-        client_time_zone=str(data.get("client_time_zone", "UTC")),
-        tags=_string_tuple(data.get("tags", []), "tags", source),
-        timestamp_columns_forbidden=_string_tuple(
-            data.get("forbidden_time_columns", ["updatedAt"]), "forbidden_time_columns", source),
-        anchor_cte=str(data.get("anchor_cte", "draft_send_time")),
-        schema=data.get("schema"),
-        provider=str(data.get("provider", "embedded")),
-        scenarios=_string_tuple(data.get("scenarios", []), "scenarios", source),
-        select=_string_tuple(data.get("select", []), "select", source),
-        ignore=_string_tuple(data.get("ignore", []), "ignore", source),
-        queries=tuple(queries),
+        client_time_zone=check.time_zone(data),
+        tags=check.strings(data, "tags", ()),
+        timestamp_columns_forbidden=check.strings(data, "forbidden_time_columns", ("updatedAt",)),
+        anchor_cte=check.string(data, "anchor_cte", "draft_send_time") or "draft_send_time",
+        schema=check.string(data, "schema", None),
+        provider=check.string(data, "provider", "embedded", choices=PROVIDERS) or "embedded",
+        scenarios=check.strings(data, "scenarios", ()),
+        select=check.codes(data, "select"),
+        ignore=check.codes(data, "ignore"),
+        queries=queries,
         equivalent_mutants=dict(equivalents),
+        key_lines=check.key_lines(data),
     )
+
+
+def _toml_error_line(error: tomllib.TOMLDecodeError) -> int | None:
+    match = re.search(r"\(at line (\d+)", str(error))
+    return int(match.group(1)) if match else None
 
 
 def load_config_file(path: str) -> Config | None:
     """Read one configuration file; None for a ``pyproject.toml`` without ``[tool.convguard]``."""
+    from convguard._files import CONFIG_MAX_BYTES, read_text
+
+    text = read_text(path, limit=CONFIG_MAX_BYTES, error=ConfigError, what="configuration")
     try:
-        text = Path(path).read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except OSError as error:
-        raise ConfigError(f"cannot read configuration: {error.strerror}", path=path) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"invalid TOML: {error}", path=path,
+        raise ConfigError(f"invalid TOML: {error}", path=path, line=_toml_error_line(error),
                           hint="fix the TOML syntax") from None
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise ConfigError("the configuration nests arrays or tables too deeply", path=path,
+                          hint="a configuration is a few flat keys and [[query]] tables") \
+            from None
+    table: tuple[object, ...] = ()
     if os.path.basename(path) == "pyproject.toml":
-        table = data.get("tool", {}).get("convguard")
-        if table is None:
+        lines = None
+        tool = data.get("tool")
+        if tool is None:
             return None
-        data = table
-    return parse_config(data, source=path, root=os.path.dirname(os.path.abspath(path)), text=text)
+        if not isinstance(tool, Mapping):
+            from convguard._toml_lines import TomlLines
+
+            lines = TomlLines(text)
+            raise ConfigError("tool must be a table ([tool.convguard] holds the configuration)",
+                              path=path, line=lines.key((), "tool"))
+        if tool.get("convguard") is None:
+            return None
+        if not isinstance(tool["convguard"], Mapping):
+            from convguard._toml_lines import TomlLines
+
+            lines = TomlLines(text)
+            raise ConfigError("tool.convguard must be a table, not "
+                              f"{type(tool['convguard']).__name__} {tool['convguard']!r}",
+                              path=path, line=lines.key(("tool",), "convguard"),
+                              hint="write the settings under a [tool.convguard] header")
+        data, table = tool["convguard"], ("tool", "convguard")
+    return parse_config(data, source=path, root=os.path.dirname(os.path.abspath(path)), text=text,
+                        table=table)
 
 
 _CACHE: dict[str, Config | None] = {}
@@ -206,7 +339,10 @@ def find_config(start: str) -> Config:
         visited.append(folder)
         for name in CONFIG_FILENAMES:
             candidate = os.path.join(folder, name)
-            if os.path.isfile(candidate):
+            kind = not_regular(candidate)
+            if kind is not None:
+                note_skipped(candidate, kind)  # a FIFO would block the read
+            elif os.path.isfile(candidate):
                 config = load_config_file(candidate)
                 if config is not None:
                     break

@@ -283,7 +283,7 @@ def load_explicit_config(path: str | None) -> Config | None:
         return None
     from convguard._config import load_config_file
 
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise InputError("configuration file not found", path=path,
                          hint="--config takes a convguard.toml or pyproject.toml")
     config = load_config_file(path)
@@ -335,14 +335,12 @@ def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
 
 
 def _validate_codes(codes: Iterable[str], option: str) -> None:
-    try:
-        from convguard.rules import RULES
-    except ImportError:  # without a registry there is nothing to validate against
-        return
-    for code in codes:
-        if code != "ALL" and not any(known.startswith(code) for known in RULES):
-            raise UsageError(f"{option} names no rule: {code}",
-                             hint="run `convguard rule` to list the rule codes")
+    from convguard._config import unknown_codes  # the check a configuration's select/ignore get
+
+    unknown = unknown_codes(list(codes))
+    if unknown:
+        raise UsageError(f"{option} names no rule: {', '.join(unknown)}",
+                         hint="run `convguard rule` to list the rule codes")
 
 
 def _effective_config(base: Config, select: tuple[str, ...] | None,
@@ -623,7 +621,7 @@ def _debugging(argv: Sequence[str]) -> bool:
 
 
 class _NoteHandler:
-    """Prints the ``convguard`` logger's notes (a skipped FIFO, ...) as ``convguard: note: ...``
+    """Prints the ``convguard`` logger's notes (a skipped FIFO, ...) as ``note: ...``
     on the command's stderr while :func:`main` runs."""
 
     def __init__(self, err: TextIO) -> None:
@@ -631,7 +629,7 @@ class _NoteHandler:
 
         self.logger = logging.getLogger("convguard")
         self.handler = logging.StreamHandler(err)
-        self.handler.setFormatter(logging.Formatter(f"{PROG}: note: %(message)s"))
+        self.handler.setFormatter(logging.Formatter("note: %(message)s"))
         self.propagate = self.logger.propagate
 
     def __enter__(self) -> _NoteHandler:

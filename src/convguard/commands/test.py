@@ -37,6 +37,7 @@ from convguard._errors import (
     ScenarioError,
     SelectorError,
 )
+from convguard._files import not_regular
 from convguard._model import ExtractedQuery
 from convguard._paths import display_path, split_selector
 from convguard._schema import Schema
@@ -75,7 +76,7 @@ class PlannedQuery:
 def load_config(config_path: str | None, start: str) -> Config:
     """``--config FILE``, else the configuration found from ``start`` upwards."""
     if config_path:
-        if not os.path.isfile(config_path):
+        if not os.path.exists(config_path):
             raise ConfigError("configuration file not found", path=config_path)
         config = load_config_file(config_path)
         if config is None:
@@ -90,6 +91,10 @@ def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Targ
         targets = []
         for selector in selectors:
             path, function = split_selector(selector)
+            kind = not_regular(path)
+            if kind is not None:
+                raise InputError(f"not a regular file ({kind})", path=path,
+                                 hint="name a TS/JS or .sql file, e.g. actions/stats.ts::getStats")
             if not os.path.isfile(path):
                 raise InputError("no such file", path=path, hint="check the path")
             config = load_config(config_path, path)
@@ -104,6 +109,11 @@ def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Targ
         raise ConfigError("no query to test: give PATH[::FUNCTION] or declare [[query]] entries "
                           "with a profile", path=config.source,
                           hint=f"configuration: {where}")
+    for query in declared:
+        if not os.path.exists(config.resolve(query.path)):
+            raise ConfigError(f"[[query]] path {query.path!r}: no such file", path=config.source,
+                              line=query.line_of("path"),
+                              hint="paths are relative to the configuration's folder")
     return [Target(display_path(config.resolve(q.path)), q.function, config, q)
             for q in declared]
 
@@ -174,10 +184,11 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
     if override:
         return tuple(override)
     config = target.config
-    if target.query_config is not None and target.query_config.scenarios:
-        return tuple(display_path(config.resolve(s)) for s in target.query_config.scenarios)
+    query = target.query_config
+    if query is not None and query.scenarios:
+        return _configured_sources(config, query.scenarios, query.line_of("scenarios"))
     if config.scenarios:
-        return tuple(display_path(config.resolve(s)) for s in config.scenarios)
+        return _configured_sources(config, config.scenarios, config.line_of("scenarios"))
     builtin = _profile_of(target).builtin_scenarios
     if builtin is not None:
         # The profile's own scenario set ships with convguard: an application repository can
@@ -185,6 +196,16 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
         return (builtin,)
     raise ConfigError("no scenarios to run", path=config.source,
                       hint='pass --scenarios DIR or set scenarios = ["..."] in convguard.toml')
+
+
+def _configured_sources(config: Config, entries: Sequence[str], line: int | None
+                        ) -> tuple[str, ...]:
+    """The configuration's scenario folders; a missing one names the line that sets it."""
+    for entry in entries:
+        if not os.path.exists(config.resolve(entry)):
+            raise ConfigError(f"scenarios: no such file or folder {entry!r}", path=config.source,
+                              line=line, hint="paths are relative to the configuration's folder")
+    return tuple(display_path(config.resolve(entry)) for entry in entries)
 
 
 def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = None,
