@@ -258,6 +258,6 @@ def test_under_pytest_a_nan_scenario_fails_as_its_item(project: Path) -> None:
 
 def test_configuration_providers_are_the_kits() -> None:
     from convguard._config import PROVIDERS
-    from convguard.kit._providers import provider_names
+    from convguard.kit.server import provider_names
 
     assert PROVIDERS == provider_names()
