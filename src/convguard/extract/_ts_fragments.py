@@ -891,6 +891,16 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
     options = {position: ((None,) if isinstance(leaves[position], Value) else ()) + STAND_INS
                for position in flexible}
     choice = dict.fromkeys(flexible, 0)
+    if any(isinstance(leaves[position], Value) for position in flexible):
+        builder = make_builder()
+        build(builder, leaves, {})
+        starts = _leaf_starts(builder, leaves, [], {})
+        for position in flexible:
+            leaf = leaves[position]
+            if isinstance(leaf, Value):
+                start = starts[position]
+                if clause_position(builder.sql, start, _placeholder_end(builder.sql, start)):
+                    choice[position] = 1  # a whole condition or clause: SQL, not a value
     for _ in range(4 * len(flexible) + 4):
         stand_ins = {position: options[position][index] for position, index in choice.items()
                      if options[position][index] is not None}
@@ -915,6 +925,39 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
                 f"PostgreSQL parse the statement ({error.message})")
         choice[culprit] += 1
     return builder, opaque, "the stand-ins for opaque fragments did not settle"
+
+
+_CLAUSE_BEFORE = frozenset({"where", "and", "or", "on", "having", "by", "from", "join",
+                            ""})
+_CLAUSE_AFTER = frozenset({"and", "or", "order", "group", "limit", "offset", "having", "window",
+                           "union", "except", "intersect", "where", "join", "left", "inner",
+                           "right", "full", "cross", "from", "returning", "on", ";", ""})
+_WORD_BEFORE = re.compile(r"(\w+|[^\w\s]?)\s*$")
+_WORD_AFTER = re.compile(r"^\s*(\w+|[^\w\s]?)")
+
+
+def _placeholder_end(sql: str, start: int) -> int:
+    end = start + 1
+    while end < len(sql) and sql[end].isdigit():
+        end += 1
+    return end
+
+
+def clause_position(sql: str, start: int, end: int) -> bool:
+    """Does ``sql[start:end]`` stand where a whole condition or clause goes (``AND ${x} ORDER``),
+    rather than where a value does (``= ${x}``, ``${x}::date``)?
+
+    Example:
+        >>> clause_position("SELECT 1 WHERE a = 1 AND $1 ORDER BY 1", 25, 27)
+        True
+        >>> clause_position("SELECT 1 WHERE a = $1 ORDER BY 1", 19, 21)
+        False
+    """
+    before = _WORD_BEFORE.search(sql[:start])
+    after = _WORD_AFTER.match(sql[end:])
+    word_before = (before.group(1) if before else "").lower()
+    word_after = (after.group(1) if after else "").lower()
+    return word_before in _CLAUSE_BEFORE and word_after in _CLAUSE_AFTER
 
 
 def _leaf_starts(builder: _SqlBuilder, leaves: tuple[Leaf, ...], opaque: list[OpaqueFragment],
