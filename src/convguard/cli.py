@@ -33,9 +33,9 @@ PROG = "convguard"
 CHECK_FORMATS = ("text", "json", "sarif", "github")  # == convguard.report.FORMATTERS (tested)
 PLAIN_FORMATS = ("text", "json")
 TEST_DRIVERS = ("auto", "prisma", "node-postgres", "typed")
-DRIVER_HELP = ("how parameters are bound: auto (prisma for a source that uses Prisma, node-postgres "
-               "for one that uses pg and for .sql files), prisma, node-postgres or typed "
-               "(default: the configuration's driver, else auto)")
+DRIVER_HELP = ("how parameters are bound: auto (prisma for a source that uses Prisma, "
+               "node-postgres for one that uses pg and for .sql files), prisma, node-postgres "
+               "or typed (default: the configuration's driver, else auto)")
 TEST_PROVIDERS = ("embedded", "system", "url", "docker")  # == the kit's providers (tested)
 TEST_EXAMPLES = 40  # == convguard.kit.property.differential.DEFAULT_EXAMPLES (tested)
 DEBUG_ENV = "CONVGUARD_DEBUG"

@@ -20,6 +20,7 @@ import pytest
 from convguard._errors import BindingError
 from convguard.extract import extract_source
 from convguard.kit.conformance.binding import bind_query, js_date_string, js_number, prepare_value
+from convguard.kit.conformance.prisma_adapter import JsBigInt
 from convguard.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -185,3 +186,53 @@ def test_matches_real_node_postgres(zone: str) -> None:
     ours = [prepare_value(m, zone) for m in moments] + [prepare_value(v) for _, v in cases[
         len(moments):]]
     assert ours == theirs
+
+
+# Buffers, BigInts, Dates inside arrays and objects: described in JSON, rebuilt as JS values.
+RICH_SCRIPT = r"""
+const u = require('pg/lib/utils');
+function js(d) {
+  if (Array.isArray(d)) return d.map(js);
+  if (d === null || typeof d !== 'object') return d;
+  if ('$date' in d) return new Date(d.$date);
+  if ('$bigint' in d) return BigInt(d.$bigint);
+  if ('$bytes' in d) return Buffer.from(d.$bytes, 'hex');
+  const out = {};
+  for (const [k, v] of Object.entries(d.$object)) out[k] = js(v);
+  return out;
+}
+const values = js(JSON.parse(process.argv[1]));
+console.log(JSON.stringify(values.map((v) => { const p = u.prepareValue(v);
+  return Buffer.isBuffer(p) ? { $bytes: p.toString('hex') } : p; })));
+"""
+RICH_VALUES = [
+    b"\x00\x01\xff", JsBigInt(12345678901234567890), [b"\x01", None, b"\xff\x00"],
+    [datetime(2026, 2, 1), None, [datetime(2026, 7, 1, 12, 0, 0, 5000)]],
+    {"when": datetime(2026, 2, 1, 10), "n": 1.0, "list": [1.5, None, "x"], "s": 'q"é'},
+    [JsBigInt(1), JsBigInt(-2)],
+]
+
+
+def _described(value: object) -> object:
+    if isinstance(value, datetime):
+        return {"$date": value.isoformat(timespec="milliseconds") + "Z"}
+    if isinstance(value, JsBigInt):
+        return {"$bigint": str(int(value))}
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, list):
+        return [_described(item) for item in value]
+    if isinstance(value, dict):
+        return {"$object": {key: _described(item) for key, item in value.items()}}
+    return value
+
+
+@pytest.mark.skipif(_node_pg_available() is not None, reason=str(_node_pg_available()))
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Pacific/Chatham"])
+def test_buffers_bigints_and_nested_dates_match_real_node_postgres(zone: str) -> None:
+    completed = subprocess.run(
+        ["node", "-e", RICH_SCRIPT, json.dumps(_described(RICH_VALUES))], cwd=NODE_PG_DIR,
+        env={**os.environ, "TZ": zone}, capture_output=True, text=True, timeout=60, check=True)
+    ours = [prepare_value(value, zone) for value in RICH_VALUES]
+    assert [{"$bytes": v.hex()} if isinstance(v, bytes) else v for v in ours] \
+        == json.loads(completed.stdout)

@@ -184,7 +184,10 @@ function onWire(values) {
 function recordingPool(captured) {
   const pg = require('pg');
   return new (class extends pg.Pool {
-    async query(config) { captured.push(config.values); return { fields: [], rows: [], rowCount: 0 }; }
+    async query(config) {
+      captured.push(config.values);
+      return { fields: [], rows: [], rowCount: 0 };
+    }
     async connect() { throw new Error('the recording pool opens no connection'); }
   })();
 }

@@ -212,3 +212,17 @@ def test_a_seed_rejected_by_the_database_is_a_scenario_error(bench) -> None:
     with pytest.raises(ScenarioError) as error:
         bench.run(plans_of(SQL_QUERY)[0], bad)
     assert error.value.path == "x.yaml" and "nope" in error.value.message
+
+
+def test_prisma_sends_untyped_text_and_buffers_in_binary(conn) -> None:
+    # A Buffer goes out untyped in binary format: PostgreSQL reads it as bytea from the context.
+    sql = "SELECT $1 = '\\x00ff'::bytea, $2::float8 IS NULL, $3::timestamp, pg_typeof(x)::text " \
+          "FROM (SELECT $4 AS x) s"
+    values = {"$1": b"\x00\xff", "$2": float("nan"), "$3": datetime(2026, 2, 1, 0, 0, 0, 5000),
+              "$4": datetime(2026, 2, 1)}
+    bound = _bound(sql, values, "prisma")
+    assert bound.driver_values()[1:] == [None, "2026-02-01 00:00:00.005", "2026-02-01 00:00:00"]
+    # NaN reaches the adapter as null (JSON has no NaN); node-postgres would send 'NaN'.
+    assert execute_bound(conn, bound) == [(True, True, datetime(2026, 2, 1, 0, 0, 0, 5000),
+                                           "text")]
+    assert execute_bound(conn, _bound(sql, values, "node-postgres"))[0][:2] == (True, False)

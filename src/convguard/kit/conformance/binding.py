@@ -11,8 +11,8 @@ Drivers (:data:`DRIVERS`):
 ``prisma`` (Prisma 7 with ``@prisma/adapter-pg``; the default for TS/JS sources that use Prisma)
     every parameter untyped (OID 0), as Prisma Client, the adapter's ``mapArg`` and node-postgres
     make it (:mod:`convguard.kit.conformance.prisma_adapter`): a ``Date`` as *UTC* text without
-    an offset, ``2026-02-01 00:00:00`` (``.mmm`` only when the milliseconds are not 0), so the Node.js
-    process's time zone never matters; ``NaN`` as NULL; a ``Buffer`` in binary format.
+    an offset, ``2026-02-01 00:00:00`` (``.mmm`` only when the milliseconds are not 0), so the
+    Node.js process's time zone never matters; ``NaN`` as NULL; a ``Buffer`` in binary format.
 ``node-postgres`` (``pg`` used directly)
     every parameter is text with no type (OID 0), serialised as node-postgres'
     ``utils.prepareValue`` does: a ``Date`` as *local* time with its offset in the client's time
@@ -113,8 +113,8 @@ def prepare_value(value: Any, client_time_zone: str = "UTC") -> str | bytes | No
 
     Python stands in for JS: ``datetime`` (naive = UTC) is a ``Date``, ``int``/``float`` a number,
     :class:`~convguard.kit.conformance.prisma_adapter.JsBigInt` a ``BigInt``, ``bytes`` a
-    ``Buffer``, ``Decimal`` a ``Prisma.Decimal`` (an object: ``JSON.stringify`` quotes it), ``list`` an array,
-    ``dict`` an object (``JSON.stringify``).
+    ``Buffer``, ``Decimal`` a ``Prisma.Decimal`` (an object: ``JSON.stringify`` quotes it),
+    ``list`` an array, ``dict`` an object (``JSON.stringify``).
 
     Example:
         >>> prepare_value(True), prepare_value(30), prepare_value({"a": [1]}), prepare_value(None)

@@ -24,9 +24,9 @@ as local time. Python stands in for JavaScript: ``datetime`` (naive = UTC) and `
 ``Date``, ``int``/``float`` a number, :class:`JsBigInt` a ``BigInt``, ``Decimal`` a
 ``Prisma.Decimal``, ``bytes`` a ``Buffer``, ``list``/``tuple`` an array, a mapping an object.
 
-Checked against the real packages by ``tests/kit/conformance/test_prisma_adapter.py`` (``@prisma/adapter-pg``
-7 with node-postgres 8, in five process time zones; and the whole Prisma Client 7 when one is
-installed).
+Checked against the real packages by ``tests/kit/conformance/test_prisma_adapter.py``
+(``@prisma/adapter-pg`` 7 with node-postgres 8, in five process time zones; and the whole Prisma
+Client 7 when one is installed).
 
 Example:
     >>> from datetime import datetime
