@@ -80,7 +80,9 @@ def not_regular(path: str) -> str | None:
 
 def note_skipped(path: str, kind: str) -> None:
     """Say once that ``path`` was skipped because it is ``kind``, not a regular file."""
-    LOGGER.warning("%s: skipped: not a regular file (%s)", path, kind)
+    from convguard._ci_log import safe_path
+
+    LOGGER.warning("%s: skipped: not a regular file (%s)", safe_path(path), kind)
 
 
 def read_bytes(path: str, *, limit: int, error: type[ConvguardError] = InputError,

@@ -14,7 +14,7 @@ from convguard._errors import SelectorError
 
 def split_selector(text: str) -> tuple[str, str | None]:
     """Split ``PATH::FUNCTION`` into the path and the function (None without ``::``)."""
-    if "::" not in text:
+    if "::" not in text or os.path.lexists(text):  # a file named "a::b.ts" is a file
         return text, None
     path, _, function = text.rpartition("::")
     if not path or not function.strip():

@@ -399,13 +399,14 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         notes.update(dict.fromkeys(result.notes))
     errors = _unique_errors(errors)
 
+    from convguard._ci_log import safe_text
     from convguard.report import render
 
     report = render(args.format, diagnostics, errors)
     for error in errors:
         print_error(error, err)
     for note in notes:  # on stderr, so that json, sarif and github reports stay parseable
-        err.write(f"note: {note}\n")
+        err.write(f"note: {safe_text(note)}\n")
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:
@@ -462,6 +463,8 @@ def _query_dict(query: ExtractedQuery) -> dict[str, Any]:
 
 
 def _format_query_text(query: ExtractedQuery) -> str:
+    from convguard._ci_log import safe_path
+
     where = query.span.start_position
     details = [query.tag, f"line {where.line}"]
     if query.transaction is not None:
@@ -470,7 +473,7 @@ def _format_query_text(query: ExtractedQuery) -> str:
         of = f"{query.variants}" + (f" checked of {query.combinations}"
                                     if query.combinations > query.variants else "")
         details.append(f"combination {query.variant} of {of}")
-    lines = [f"-- {query.label} ({', '.join(details)})"]
+    lines = [f"-- {safe_path(query.label)} ({', '.join(details)})"]
     lines += [f"--   {choice}" for choice in query.choices]
     lines += [f"--   opaque: ${{{o.expression}}} at {o.host_span.start_position.line}:"
               f"{o.host_span.start_position.column} (convguard cannot see it; written "
@@ -610,10 +613,9 @@ COMMANDS = {
 
 def print_error(error: ConvguardError, err: TextIO) -> None:
     """``convguard: error: path:line: message`` and, when known, ``  hint: ...``."""
-    where = error.location()
-    err.write(f"{PROG}: error: {where + ': ' if where else ''}{error.message}\n")
-    if error.hint:
-        err.write(f"  hint: {error.hint}\n")
+    from convguard._ci_log import format_error
+
+    err.write(format_error(error, PROG))
 
 
 def _debugging(argv: Sequence[str]) -> bool:
@@ -642,18 +644,116 @@ class _NoteHandler:
         self.logger.propagate = self.propagate
 
 
+class _Output:
+    """A standard stream as the commands write to it: once its reader is gone - stdout closed
+    (``convguard check >&-``) or a pipe whose reader exited (``convguard check | head -0``) - the
+    rest of the output is dropped, so the command still finishes and exits with its own verdict
+    (0, 1 or 2), quietly, as a pipeline stage should.
+
+    Example:
+        >>> _Output(None).write("dropped")
+        7
+    """
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.gone = stream is None
+        #: True only for a report that writes workflow commands on purpose (--format github)
+        self.workflow_commands = False
+        self._line = ""  # the current line, while it might still become a workflow command
+        self._mid_line = False  # the last text sent ended inside a line
+
+    def write(self, text: str) -> int:
+        self._send(text if self.workflow_commands else self._inert(text))
+        return len(text)
+
+    def _inert(self, text: str) -> str:
+        """The text with no line a workflow command (:mod:`convguard._ci_log`); a line that
+        starts with blanks and ``:`` is held back until its end shows what it is."""
+        from convguard._ci_log import neutralize_line
+
+        text = self._line + text
+        self._line = ""
+        pieces = text.splitlines(keepends=True)
+        if not pieces:
+            return ""
+        first = pieces[0] if not self._mid_line else ""
+        last = pieces[-1]
+        if not last.endswith(("\n", "\r")) and last.lstrip()[:1] in ("", ":") and (
+                len(pieces) > 1 or not self._mid_line):
+            self._line = pieces.pop()
+        done = [neutralize_line(piece) if index or piece is first else
+                piece.replace("##[", "##%5B") for index, piece in enumerate(pieces)]
+        if pieces:
+            self._mid_line = not pieces[-1].endswith(("\n", "\r"))
+        return "".join(done)
+
+    def _send(self, text: str) -> None:
+        if not self.gone and text:
+            try:
+                self.stream.write(text)  # type: ignore[union-attr]
+            except BrokenPipeError:
+                self._drop()
+            except ValueError:  # the stream was closed under us
+                self.gone = True
+
+    def flush(self) -> None:
+        if self._line:
+            from convguard._ci_log import neutralize_line
+
+            line, self._line = self._line, ""
+            self._send(neutralize_line(line))
+            self._mid_line = True
+        if not self.gone:
+            try:
+                self.stream.flush()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                self._drop()
+            except ValueError:
+                self.gone = True
+
+    def _drop(self) -> None:
+        """Point the stream's descriptor at /dev/null, so what is still buffered (and the
+        interpreter's flush at exit) goes nowhere instead of failing again."""
+        self.gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())  # type: ignore[union-attr]
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _open_standard_streams() -> None:
+    """A closed stdout or stderr (``>&-``) leaves ``sys.stdout``/``sys.stderr`` None: give them
+    /dev/null, so no later write anywhere in convguard or its libraries meets a None."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convguard`` with ``argv`` (default: the process arguments); return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    _open_standard_streams()
     with _NoteHandler(sys.stderr):
         return _main(arguments)
 
 
 def _main(arguments: list[str]) -> int:
-    out, err = sys.stdout, sys.stderr
+    out: Any = _Output(sys.stdout)
+    err: Any = _Output(sys.stderr)
     try:
         args = build_parser().parse_args(arguments)
-        return COMMANDS[args.command](args, out, err)
+        out.workflow_commands = getattr(args, "format", None) == "github"
+        try:
+            return COMMANDS[args.command](args, out, err)
+        finally:
+            out.flush()
+            err.flush()
     except SystemExit as exit_:  # --help, --version
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
     except ConvguardError as error:

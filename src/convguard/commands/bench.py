@@ -150,10 +150,9 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def _print_error(error: ConvguardError, err: TextIO) -> None:
-    where = error.location()
-    err.write(f"convguard: error: {where + ': ' if where else ''}{error.message}\n")
-    if error.hint:
-        err.write(f"  hint: {error.hint}\n")
+    from convguard._ci_log import format_error
+
+    err.write(format_error(error))
 
 
 # Output ------------------------------------------------------------------------------------------

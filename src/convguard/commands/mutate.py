@@ -74,10 +74,9 @@ def run_mutate_command(args: Any, out: TextIO) -> int:
                 operators=_operators(getattr(args, "operators", None)),
                 exhaustive=bool(getattr(args, "exhaustive", False)))
     except ConvguardError as error:
-        where = error.location()
-        sys.stderr.write(f"convguard: error: {where + ': ' if where else ''}{error.message}\n")
-        if error.hint:
-            sys.stderr.write(f"  hint: {error.hint}\n")
+        from convguard._ci_log import format_error
+
+        sys.stderr.write(format_error(error))
         if output_format == "json":
             from convguard.kit.conformance.report import error_json
 

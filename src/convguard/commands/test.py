@@ -335,10 +335,9 @@ def run_test_command(args: Any, out: TextIO) -> int:
 
 
 def _print_error(error: ConvguardError, err: TextIO) -> None:
-    where = error.location()
-    err.write(f"convguard: error: {where + ': ' if where else ''}{error.message}\n")
-    if error.hint:
-        err.write(f"  hint: {error.hint}\n")
+    from convguard._ci_log import format_error
+
+    err.write(format_error(error))
 
 
 __all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from convguard._ci_log import safe_path, safe_text
 from convguard._errors import ConvguardError
 from convguard._model import Diagnostic
 
@@ -48,9 +49,10 @@ def format_text(diagnostics: Sequence[Diagnostic], errors: Sequence[ConvguardErr
     """
     lines = []
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
-        lines.append(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}: "
-                     f"{diagnostic.code} [{diagnostic.name}] {diagnostic.message}")
+        # The path and message come from the repository under check: escaped for a CI log.
+        lines.append(f"{safe_path(diagnostic.path)}:{diagnostic.line}:{diagnostic.column}: "
+                     f"{diagnostic.code} [{diagnostic.name}] {safe_text(diagnostic.message)}")
         if diagnostic.fix:
-            lines.append(f"  fix: {diagnostic.fix}")
+            lines.append(f"  fix: {safe_text(diagnostic.fix)}")
     lines.append(summary_line(len(diagnostics), len(errors)))
     return "\n".join(lines) + "\n"

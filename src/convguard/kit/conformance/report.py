@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from convguard._ci_log import safe_path, safe_text
 from convguard.kit.conformance.binding import sends_untyped
 from convguard.kit.conformance.runner import ScenarioResult
 
@@ -93,13 +94,14 @@ def _sqlstate_hint(result: ScenarioResult) -> str | None:
 def format_result(result: ScenarioResult) -> str:
     """One result; a failure with its table or its SQLSTATE."""
     status = "PASS" if result.passed else "FAIL"
-    head = (f"{status} {result.query_location} with {result.scenario_path} ({result.scenario}) "
-            f"[{result.driver}]")
+    head = (f"{status} {safe_path(result.query_location)} with {safe_path(result.scenario_path)} "
+            f"({safe_text(result.scenario)}) [{result.driver}]")
     if result.passed:
         return head
     lines = [head]
     if result.check == "sqlstate":
-        lines.append(f"  PostgreSQL rejected the query: SQLSTATE {result.sqlstate}: {result.error}")
+        lines.append(f"  PostgreSQL rejected the query: SQLSTATE {result.sqlstate}: "
+                     f"{safe_text(str(result.error))}")
         hint = _sqlstate_hint(result)
         if hint:
             lines.append(f"  hint: {hint}")
