@@ -32,7 +32,7 @@ from convguard._model import PlaceholderKind
 #: Fragments spliced inside fragments deeper than this are refused (a clear error, no recursion).
 MAX_FRAGMENT_DEPTH = 64
 #: Combinations assembled per call site by default; past it, a covering subset and one note.
-MAX_VARIANTS = 32
+MAX_VARIANTS = 16
 #: Neutral texts tried in place of an opaque fragment, in order (none names a column or table).
 STAND_INS = ("", "TRUE", "SELECT 1", "(SELECT)")
 

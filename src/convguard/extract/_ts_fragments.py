@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from convguard._model import OpaqueFragment, Span
+from convguard._model import OpaqueFragment
 from convguard.extract._assembly import (
     EMPTY,
     MAX_FRAGMENT_DEPTH,
@@ -141,14 +141,38 @@ class FragmentAssembler:
         self.nested = nested
         self.limit = limit
         self.templates = extractor.lexed.templates
-        self.functions = self._functions()
-        self.function_starts = [function.open for function in self.functions]
-        self.declarations = self._declarations()
-        self.imports = self._imports()
+        self._scopes: tuple[list[Function], list[int], dict[str, list[Declaration]],
+                            frozenset[str]] | None = None
         self._returns: dict[int, list[tuple[int, int]]] = {}
+        self._interpolated: tuple[list[int], list[int]] | None = None
         self._innermost: dict[int, Function | None] = {}
         self._enclosing_brace: dict[int, int] = {}
         self.consumed: set[int] = set()
+
+    # Scopes are built on first use: most files of a tree hold no SQL and never pay for them.
+    def _scope_tables(self) -> tuple[list[Function], list[int], dict[str, list[Declaration]],
+                                     frozenset[str]]:
+        if self._scopes is None:
+            functions = self._functions()
+            self._scopes = (functions, [function.open for function in functions],
+                            self._declarations(), self._imports())
+        return self._scopes
+
+    @property
+    def functions(self) -> list[Function]:
+        return self._scope_tables()[0]
+
+    @property
+    def function_starts(self) -> list[int]:
+        return self._scope_tables()[1]
+
+    @property
+    def declarations(self) -> dict[str, list[Declaration]]:
+        return self._scope_tables()[2]
+
+    @property
+    def imports(self) -> frozenset[str]:
+        return self._scope_tables()[3]
 
     # -- the roots -----------------------------------------------------------------------------
 
@@ -203,11 +227,19 @@ class FragmentAssembler:
 
     def _inside_template(self, token: int) -> bool:
         """Is ``token`` inside an interpolation of a recognised template (a part, not a root)?"""
-        for index in self.tags:
-            template = self.templates[index]
-            if template.start < self.x.starts[token] < template.end:
-                return True
-        return False
+        if self._interpolated is None:
+            ranges = sorted((interpolation.first_token, interpolation.end_token)
+                            for index in self.tags
+                            for interpolation in self.templates[index].interpolations)
+            merged: list[tuple[int, int]] = []
+            for first, end in ranges:  # nested ranges sit inside their outer one
+                if merged and first < merged[-1][1]:
+                    continue
+                merged.append((first, end))
+            self._interpolated = ([first for first, _ in merged], [end for _, end in merged])
+        starts, ends = self._interpolated
+        position = bisect.bisect_right(starts, token) - 1
+        return position >= 0 and token < ends[position]
 
     def _statement_like(self, node: Node) -> bool:
         leaves, _ = expand(node, 1)[0] if count(node) else ((), ())
@@ -869,7 +901,7 @@ def build(builder: _SqlBuilder, leaves: tuple[Leaf, ...], stand_ins: dict[int, s
             text = stand_ins.get(position, "")
             opaque.append(OpaqueFragment(leaf.expression, text, builder.length,
                                          builder.length + len(text),
-                                         Span.of(host, leaf.start, leaf.end)))
+                                         builder.span(leaf.start, leaf.end)))
             builder.parts.append(text)
             builder.length += len(text)
             builder.line_ranges.append((leaf.start, leaf.end))

@@ -141,8 +141,9 @@ class _Call:
 class _SqlBuilder:
     """Accumulates SQL text, its offset map and placeholders while a query is assembled."""
 
-    def __init__(self, host: HostText) -> None:
+    def __init__(self, host: HostText, spans: dict[tuple[int, int], Span] | None = None) -> None:
         self.host = host
+        self.spans = spans if spans is not None else {}
         self.parts: list[str] = []
         self.length = 0
         self.segments: list[Segment] = []
@@ -191,10 +192,17 @@ class _SqlBuilder:
             kind=kind,
             sql_start=self.length,
             sql_end=self.length + len(marker),
-            host_span=Span.of(self.host, start, end),
+            host_span=self.span(start, end),
         ))
         self.parts.append(marker)
         self.length += len(marker)
+
+    def span(self, start: int, end: int) -> Span:
+        """``Span.of`` memoised across the combinations of one call site."""
+        span = self.spans.get((start, end))
+        if span is None:
+            span = self.spans[(start, end)] = Span.of(self.host, start, end)
+        return span
 
     @property
     def sql(self) -> str:
@@ -752,9 +760,10 @@ class _Assembler:
         total = count(root.node)
         queries = []
         parser = None
+        spans: dict[tuple[int, int], Span] = {}
         for number, (leaves, labels) in enumerate(variants, start=1):
             def make_builder() -> _SqlBuilder:
-                builder = _SqlBuilder(x.host)
+                builder = _SqlBuilder(x.host, spans)
                 builder.line_ranges.append((start, end))
                 return builder
 
