@@ -208,3 +208,21 @@ def test_the_timestamp_cast_defect_is_a_client_time_zone_defect(bench, tmp_path:
     # The typed driver binds a timestamptz: there the relation does not apply at all.
     assert run_relations([dataclasses.replace(plan, driver="typed")], bench, examples=1,
                          relations=[relation_named("client-time-zone")]) == []
+
+
+def test_under_prisma_the_process_zone_is_moot_and_the_session_zone_is_not(bench) -> None:
+    """Prisma's adapter sends a Date as UTC text without an offset. The client-time-zone relation
+    does not apply to it; ``${to}::timestamp`` (the node-postgres defect above) is exact under
+    it; the sample action's ``(${to}::timestamptz AT TIME ZONE 'UTC')`` reads that text in the
+    session's TimeZone, which the session-time-zone relation exposes."""
+    cast = dataclasses.replace(plan_of(TIMESTAMP_CAST_TS, TS_FUNCTION), driver="prisma")
+    action = dataclasses.replace(plan_of(TS_QUERY, TS_FUNCTION), driver="prisma")
+    client, session = relation_named("client-time-zone"), relation_named("session-time-zone")
+    assert not client.applies(cast) and client.applies(dataclasses.replace(
+        cast, driver="node-postgres"))
+    assert run_relations([cast], bench, examples=1, seed=0, relations=[client]) == []
+    [held] = run_relations([cast], bench, examples=1, seed=0, relations=[session])
+    assert held.passed
+    [broken] = run_relations([action], bench, examples=2, seed=0, relations=[session],
+                             shrink=False)
+    assert not broken.passed and "SET TimeZone = '" in broken.message
