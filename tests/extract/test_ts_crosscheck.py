@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from convguard.extract._ts_fragments import _STATEMENT_START
 from convguard.extract._ts_lexer import lex
 from convguard.extract._typescript import extract_typescript
 
@@ -155,5 +156,69 @@ def test_tagged_queries_agree(listing: dict[str, dict], path: Path) -> None:
             continue
         assert tag == "Prisma.sql", f"{tag} at {start} was not extracted"
         leading_text = template["chunks"][0]
-        assert any(leading_text in query.sql for query in result.queries), leading_text
-    assert actual <= {(tag, start, end) for tag, start, end, _ in top_level}
+        # spliced into a statement, or a fragment nothing in the file runs (never checked alone)
+        assert any(leading_text in query.sql for query in result.queries) \
+            or not _STATEMENT_START.match(leading_text), leading_text
+    templates_seen = {(tag, start, end) for tag, start, end, _ in top_level}
+    for tag, start, end in actual:
+        if text[end - 1] == "`":
+            assert (tag, start, end) in templates_seen
+        else:  # `$queryRaw(...)`: a call whose argument was followed
+            assert text[end - 1] == ")" and "".join(text[start:end].split()).startswith(tag)
+
+
+# -- names spliced into SQL: convguard's scoping against the TypeScript binder -----------------
+
+BINDINGS_SCRIPT = HERE / "ts_bindings.js"
+ROOT = HERE.parents[1]
+ASSEMBLED = sorted((ROOT / "fixtures" / "assembly").glob("*.ts")) + sorted(
+    path for path in (ROOT / "fixtures" / "realapp").rglob("*")
+    if path.suffix in (".ts", ".tsx", ".mjs"))
+
+
+@cache
+def _typescript_bindings(*files: str) -> dict[str, list[dict]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH")
+    for modules in _node_modules_candidates():
+        if not (modules / "typescript" / "package.json").exists():
+            continue
+        env = {**os.environ, "CONVGUARD_TS_NODE_MODULES": str(modules)}
+        completed = subprocess.run([node, str(BINDINGS_SCRIPT), *files], capture_output=True,
+                                   text=True, env=env, timeout=120, check=False)
+        if completed.returncode == 0:
+            return json.loads(completed.stdout)
+    pytest.skip("the typescript npm package (5.x API) was not found: set "
+                "CONVGUARD_TS_NODE_MODULES to a node_modules folder holding it")
+
+
+def _assembler(path: Path, text: str):
+    from convguard.extract._ts_fragments import FragmentAssembler
+    from convguard.extract._typescript import _Extractor
+
+    extractor = _Extractor(str(path), lex(text, path=str(path), jsx=path.suffix == ".tsx"), ())
+    extractor._scan()
+    tags = extractor._template_tags()
+    return extractor, FragmentAssembler(extractor, tags, extractor._nested_templates(tags))
+
+
+@pytest.mark.parametrize("path", ASSEMBLED, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_spliced_names_bind_as_typescript_binds_them(path: Path) -> None:
+    """Every name that is a whole ``${...}`` (or the callee of one) refers to the same parameter,
+    variable or import for convguard's fragment resolver as for the TypeScript compiler."""
+    bindings = _typescript_bindings(*(str(p) for p in ASSEMBLED))[str(path)]
+    text = path.read_text(encoding="utf-8")
+    to_index = _utf16_to_index(text)
+    extractor, assembler = _assembler(path, text)
+    token_at = {start: index for index, start in enumerate(extractor.starts)}
+    for item in bindings:
+        token = token_at[to_index(item["use"])]
+        kind, found, _ = assembler.lookup(token)
+        where = f"{item['name']} at line {text.count(chr(10), 0, to_index(item['use'])) + 1}"
+        if item["kind"] == "function":  # a `function name() {}` declaration: a helper
+            assert assembler._function_named(item["name"], token) is not None, where
+            continue
+        assert kind == item["kind"], where
+        if kind in ("parameter", "variable"):
+            assert extractor.starts[found.token] == to_index(item["declaration"]), where

@@ -467,33 +467,52 @@ class FragmentAssembler:
             node = Value(x.source(first, end), "value", x.starts[first], x.ends[end - 1])
         return [(node, optional)]
 
-    def _name(self, token: int, context: Context) -> Node | None:
-        x = self.x
-        name = x.texts[token]
+    def lookup(self, token: int) -> tuple[str, Param | Declaration | None, Function | None]:
+        """What the name at ``token`` refers to: ``("parameter", param, function)``,
+        ``("variable", declaration, None)``, ``("import", None, None)`` or ``("none", ...)``.
+
+        The scoping rules are the language's, simplified (blocks do not scope ``const``); the
+        TypeScript compiler's binder agrees on the fixtures (``tests/extract/test_ts_crosscheck``).
+        """
+        name = self.x.texts[token]
         function = self.innermost(token)
         while function is not None:
             for param in function.params:
                 if param.name == name:
-                    bound = context.bound(function, name)
-                    if bound is not None:
-                        first, end, caller = bound
-                        node = self.resolve(first, end, caller or Context())
-                        if node is None:
-                            return Value(x.source(first, end), "value", _UNSET, _UNSET)
-                        return node
-                    if param.sql_typed:
-                        return Opaque(name, _UNSET, _UNSET)
-                    if not param.typed:
-                        return Value(name, "value", _UNSET, _UNSET, ambiguous=True)
-                    return None
+                    return "parameter", param, function
             declaration = self._declaration_in(name, token, function)
             if declaration is not None:
-                return self._declared(declaration, token, context)
+                return "variable", declaration, None
             function = self._parent(function)
         declaration = self._declaration_in(name, token, None)
         if declaration is not None:
-            return self._declared(declaration, token, context)
-        if name in self.imports and not _SCREAMING.match(name):
+            return "variable", declaration, None
+        if name in self.imports:
+            return "import", None, None
+        return "none", None, None
+
+    def _name(self, token: int, context: Context) -> Node | None:
+        x = self.x
+        name = x.texts[token]
+        kind, found, function = self.lookup(token)
+        if kind == "parameter":
+            assert isinstance(found, Param) and function is not None
+            bound = context.bound(function, name)
+            if bound is not None:
+                first, end, caller = bound
+                node = self.resolve(first, end, caller or Context())
+                if node is None:
+                    return Value(x.source(first, end), "value", _UNSET, _UNSET)
+                return node
+            if found.sql_typed:
+                return Opaque(name, _UNSET, _UNSET)
+            if not found.typed:
+                return Value(name, "value", _UNSET, _UNSET, ambiguous=True)
+            return None
+        if kind == "variable":
+            assert isinstance(found, Declaration)
+            return self._declared(found, token, context)
+        if kind == "import" and not _SCREAMING.match(name):
             return Opaque(name, _UNSET, _UNSET)
         return None
 
@@ -678,7 +697,8 @@ class FragmentAssembler:
             while first < end and (x.texts[first] in _MODIFIERS or x.texts[first] == "..."):
                 first += 1
             if first >= end or x.kinds[first] != "ident":
-                params.append(Param("", first, False, True))  # a destructuring pattern
+                params.extend(Param(x.texts[token], token, False, True)  # typed by the pattern
+                              for token in self._pattern_names(first, end))
                 continue
             colon = first + 1
             if x.text(colon) == "?":
@@ -690,6 +710,18 @@ class FragmentAssembler:
             type_text = x.tokens_text(colon + 1, type_end) if typed else ""
             params.append(Param(x.texts[first], first, bool(_SQL_TYPE.search(type_text)), typed))
         return tuple(params)
+
+    def _pattern_names(self, first: int, end: int) -> list[int]:
+        """The names a destructuring pattern ``{ a, b: c, ...d }``/``[e, f = 1]`` binds."""
+        x = self.x
+        if first >= end or x.texts[first] not in ("{", "[") or x.match[first] < first:
+            return []
+        names = []
+        for token in range(first + 1, min(x.match[first], end)):
+            if (x.kinds[token] == "ident" and x.text(token + 1) in (",", "}", "]", "=")
+                    and x.text(token - 1) in ("{", ",", ":", "[", "...")):
+                names.append(token)
+        return names
 
     def innermost(self, token: int) -> Function | None:
         if token in self._innermost:
@@ -714,6 +746,11 @@ class FragmentAssembler:
         arrow_ends: dict[int, int] = {}
         for keyword in x.const_tokens:
             name = keyword + 1
+            if x.text(name) in ("{", "["):  # `const { from, to } = ...`: values, none a fragment
+                for token in self._pattern_names(name, x.match[name] + 1):
+                    found.setdefault(x.texts[token], []).append(
+                        Declaration(x.texts[token], token, "destructured", None, None))
+                continue
             if x.kind(name) != "ident":
                 continue
             equals = name + 1
