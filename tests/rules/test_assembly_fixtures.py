@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSEMBLY = ROOT / "fixtures" / "assembly"
 ANNOTATION = re.compile(r"\bexpect:\s*(CG\d+(?:\s*,\s*CG\d+)*)")
 NOTE = re.compile(r"\bexpect-note:\s*(.+?)\s*$")
-FILES = sorted(path for path in ASSEMBLY.iterdir() if path.suffix == ".ts")
+FILES = sorted(path for path in ASSEMBLY.iterdir() if path.suffix in (".ts", ".mjs"))
 
 
 def expected_findings(text: str) -> set[tuple[int, str]]:
