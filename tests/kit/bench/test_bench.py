@@ -378,3 +378,27 @@ def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
     assert "[with 1 kept index in place]: " + second in text
     assert "the 2 kept together: 3,000 ms -> 2,000 ms (33.3% faster, within the goal):" in text
     assert text.count("tried, not used by the plan: " + unused) == 1
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    pytest.param("1/0 = 1", "division by zero", id="query-error"),
+    pytest.param("pg_terminate_backend(pg_backend_pid())", "terminating connection",
+                 id="ends-its-own-backend"),
+])
+def test_a_failing_query_is_named_with_its_file_line_and_size(
+        bench: Any, tmp_path: Path, condition: str, message: str) -> None:
+    """A query PostgreSQL rejects (or that ends its own connection) is a clear error naming the
+    query, not a bare "division by zero"."""
+    from convguard._errors import ConvguardError
+    from convguard.commands.test import plan_queries
+    from convguard.kit.bench.benchmark import run_bench
+
+    sql = (ROOT / "fixtures" / "queries" / "booking_conversion.sql").read_text()
+    path = tmp_path / "broken.sql"
+    path.write_text(sql.replace("WHERE ", f"WHERE {condition} AND ", 1))
+    planned = plan_queries([str(path)], scenarios=["(unused)"])
+    with pytest.raises(ConvguardError) as error:
+        run_bench([planned[0].plan], bench.server, [5], advise_indexes=False)
+    assert error.value.path == str(path) and error.value.line == planned[0].plan.query.span \
+        .start_position.line
+    assert message in error.value.message and "(on 5 leads)" in error.value.message

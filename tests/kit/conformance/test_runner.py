@@ -226,3 +226,20 @@ def test_prisma_sends_untyped_text_and_buffers_in_binary(conn) -> None:
     assert execute_bound(conn, bound) == [(True, True, datetime(2026, 2, 1, 0, 0, 0, 5000),
                                            "text")]
     assert execute_bound(conn, _bound(sql, values, "node-postgres"))[0][:2] == (True, False)
+
+
+def test_a_query_that_ends_its_own_backend_fails_alone(bench, tmp_path: Path) -> None:
+    """``pg_terminate_backend(pg_backend_pid())`` in the query: that query fails with SQLSTATE
+    57P01 and a hint; the other queries on the same rows, and the next scenario, run on a fresh
+    connection and pass."""
+    from convguard.kit.conformance.report import format_result
+
+    sql = SQL_QUERY.read_text()
+    killer = sql_plan(sql.replace("WHERE ", "WHERE pg_terminate_backend(pg_backend_pid()) AND ",
+                                  1), tmp_path)
+    honest = plans_of(SQL_QUERY)[-1]
+    for scenario in ALL_SCENARIOS[:2]:
+        first, second = bench.run_scenario([killer, honest], scenario)
+        assert (first.passed, first.sqlstate) == (False, "57P01")
+        assert "pg_terminate_backend" in format_result(first)
+        assert second.passed, format_result(second)

@@ -41,7 +41,8 @@ import math
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -829,7 +830,10 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     settings: dict[str, str] = {}
     for position, leads in enumerate(ordered):
         spec = spec_for(leads)
-        bounds = [plan.bind(bench_scenario(spec, window_days=window_days)) for plan in plans]
+        bounds = []
+        for plan in plans:
+            with _about(plan):
+                bounds.append(plan.bind(bench_scenario(spec, window_days=window_days)))
         with create_database(server, prefix="convguard_bench") as database:
             bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
                    else Progress.silent())
@@ -839,16 +843,17 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
                 settings = _settings(conn)
                 for plan, bound, collected in zip(plans, bounds, per_plan):
                     status(f"measuring {plan.label} on {leads:,} leads")
-                    document = explain(conn, bound)
-                    nodes = plan_nodes(document)
-                    timing = measure(conn, bound)
-                    collected["sizes"].append(SizeResult(
-                        seed=seed, timing=timing, plan_top=tuple(nodes[:TOP_NODES]),
-                        execution_ms=float(document.get("Execution Time") or 0.0),
-                        planning_ms=float(document.get("Planning Time") or 0.0)))
-                    if advise_indexes and position == len(ordered) - 1:
-                        collected["advice"], collected["combined"] = advise(
-                            conn, bound, document, nodes, status=status)
+                    with _about(plan, f"on {leads:,} leads"):
+                        document = explain(conn, bound)
+                        nodes = plan_nodes(document)
+                        timing = measure(conn, bound)
+                        collected["sizes"].append(SizeResult(
+                            seed=seed, timing=timing, plan_top=tuple(nodes[:TOP_NODES]),
+                            execution_ms=float(document.get("Execution Time") or 0.0),
+                            planning_ms=float(document.get("Planning Time") or 0.0)))
+                        if advise_indexes and position == len(ordered) - 1:
+                            collected["advice"], collected["combined"] = advise(
+                                conn, bound, document, nodes, status=status)
             finally:
                 conn.close()
     return [BenchResult(query=plan.label, driver=plan.driver, sizes=tuple(collected["sizes"]),
@@ -856,6 +861,34 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
                         budget_ms=timeout_ms(plan.statement_timeout), settings=settings,
                         history_days=history, window_days=window_days)
             for plan, collected in zip(plans, per_plan)]
+
+
+@contextmanager
+def _about(plan: Any, where: str = "") -> Iterator[None]:
+    """An error while benching ``plan`` names the query: its file and line (and function), and
+    the size it was measured on (``where``, e.g. ``"on 10,000 leads"``)."""
+    query = plan.query
+    detail = ", ".join(part for part in (f"in {query.function}" if query.function else "",
+                                         where) if part)
+    try:
+        yield
+    except ConvguardError as error:
+        if not error.path:
+            error.path, error.line = query.path, query.span.start_position.line
+            if detail:
+                error.message = f"{error.message} ({detail})"
+        elif query.path not in error.message:
+            error.message = f"{plan.label}: {error.message}"
+        error.args = (error.message,)
+        raise
+    except Exception as error:
+        if not type(error).__module__.startswith("psycopg"):
+            raise
+        # The connection itself failed (the query ended its own backend, the server went away).
+        raise DatabaseError(f"{str(error).strip()}" + (f" ({detail})" if detail else ""),
+                            path=query.path, line=query.span.start_position.line,
+                            hint="a benched query must only read; rerun with a server that "
+                                 "stays up") from None
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0,

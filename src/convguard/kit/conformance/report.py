@@ -34,6 +34,8 @@ from convguard.kit.conformance.runner import ScenarioResult
 SQLSTATE_HINTS = {
     "25006": "the query tried to write; a conformance query must only read",
     "57014": "the query ran longer than its statement timeout ({timeout})",
+    "57P01": "the query's own backend was terminated (pg_terminate_backend(pg_backend_pid())?); "
+             "the other queries ran on a fresh connection",
 }
 #: Errors a typed driver hides and untyped text parameters (Prisma's adapter, node-postgres)
 #: expose.

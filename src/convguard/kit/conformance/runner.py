@@ -339,6 +339,12 @@ class Workbench:
             self._work[key] = (database, conn)
         return self._work[key][1]
 
+    def _discard(self, schema: Schema) -> None:
+        """Forget a work database whose connection died; the next scenario clones a new one."""
+        database, conn = self._work.pop(self._key(schema))
+        conn.close()
+        database.drop()
+
     @contextmanager
     def scenario_connection(self, schema: Schema) -> Iterator[psycopg.Connection[Any]]:
         """A connection inside an open transaction on a database holding only ``schema``."""
@@ -348,7 +354,10 @@ class Workbench:
             try:
                 yield conn
             finally:
-                conn.execute("ROLLBACK")
+                if conn.closed:  # the query ended its own backend (pg_terminate_backend)
+                    self._discard(schema)
+                else:
+                    conn.execute("ROLLBACK")
         else:
             database = self.template(schema).clone(prefix="convguard_scn")
             try:
@@ -372,7 +381,9 @@ class Workbench:
         for position, plan in enumerate(plans):
             groups.setdefault(self._key(plan.schema), []).append(position)
         results: dict[int, ScenarioResult] = {}
-        for positions in groups.values():
+        pending = list(groups.values())
+        while pending:
+            positions = pending.pop(0)
             schema = plans[positions[0]].schema
             bound = {p: plans[p].bind(scenario) for p in positions}
             with self.scenario_connection(schema) as conn:
@@ -381,6 +392,9 @@ class Workbench:
                 seed_ms = (time.perf_counter() - start) * 1000
                 read_only = True
                 for number, position in enumerate(positions):
+                    if conn.closed:  # a query ended its own backend: the rest run afresh
+                        pending.insert(0, positions[number:])
+                        break
                     plan = plans[position]
                     start = time.perf_counter()
                     rows, failure = _run_query(conn, bound[position], plan.statement_timeout,
@@ -426,7 +440,7 @@ def _run_query(conn: psycopg.Connection[Any], bound: BoundQuery, timeout: str, *
     try:
         return execute_bound(conn, bound), None
     except QueryFailed as failure:
-        if savepoint:
+        if savepoint and not conn.closed:
             conn.execute("ROLLBACK TO SAVEPOINT convguard_query")
         return None, failure
 
