@@ -261,3 +261,16 @@ def test_configuration_providers_are_the_kits() -> None:
     from convguard.kit.server import provider_names
 
     assert PROVIDERS == provider_names()
+
+
+def test_under_pytest_a_broken_configuration_is_a_warning_with_its_line(project: Path) -> None:
+    """A configuration the plugin cannot read collects no scenario, and says why once."""
+    build(project, Case({"sc/good.yaml": GOOD_SCENARIO, "sc/pipe.yaml": FIFO}, (), 2, (),
+                        config="schema = 5\n" + CONFIG))
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "sc",
+         f"--convguard-dsn={UNREACHABLE}", "--rootdir", str(project), "-c", os.devnull],
+        cwd=project, capture_output=True, text=True, timeout=120)
+    output = completed.stdout + completed.stderr
+    assert "convguard.toml:1: schema must be a non-empty string, not 5" in output, output
+    assert "no convguard scenario is collected" in output and "Traceback" not in output

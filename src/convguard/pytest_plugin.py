@@ -73,6 +73,7 @@ class _Session:
         self._planned: list[PlannedQuery] | None = None
         self._cache: Any = None
         self._bench: Workbench | None = None
+        self._warned = False
 
     def _config_path(self) -> str | None:
         path = _setting(self.config, "config")
@@ -142,6 +143,22 @@ class _Session:
             self._bench = Workbench.start(provider, dsn=dsn)
         return self._bench
 
+    def warn_once(self, error: Exception) -> None:
+        """Say, once per session, why no scenario is collected (a broken configuration)."""
+        if self._warned:
+            return
+        self._warned = True
+        from convguard._ci_log import format_error
+        from convguard._errors import ConvguardError
+
+        text = (format_error(error).strip() if isinstance(error, ConvguardError)
+                else f"convguard: error: {type(error).__name__}: {error}")
+        import warnings
+
+        warnings.warn(pytest.PytestConfigWarning(
+            f"{text}\n(no convguard scenario is collected until the configuration is fixed)"),
+            stacklevel=1)
+
     def close(self) -> None:
         if self._bench is not None:
             bench, self._bench = self._bench, None
@@ -167,9 +184,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     session = parent.config.stash[_SESSION]
     try:
         wanted = session.wants(file_path)
-    except Exception:  # noqa: BLE001 - a broken configuration is reported by the items' file
+    except Exception as error:  # noqa: BLE001 - a broken configuration collects no scenario
+        session.warn_once(error)
         wanted = False
-    if not wanted:
+    if not wanted or not file_path.is_file():  # a FIFO named like a scenario is never opened
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
 
@@ -266,7 +284,7 @@ def _error_text(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
 
     error = excinfo.value
     if isinstance(error, ConvguardError):
-        where = error.location()
-        text = f"convguard: {where + ': ' if where else ''}{error.message}"
-        return text + (f"\n  hint: {error.hint}" if error.hint else "")
+        from convguard._ci_log import format_error
+
+        return format_error(error).rstrip("\n").replace("convguard: error: ", "convguard: ", 1)
     return None
