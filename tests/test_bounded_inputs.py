@@ -120,6 +120,9 @@ CASES = {
         {"sc/row.yaml": scenario('{to: "2026-02-01"}', "  Lead: [{id: l1, clientId: c1, "
                                  'appointmentBookedAt: "0001-01-01T00:00:00+01:00"}]\n')},
         _test_argv(), 2, ("sc/row.yaml:5: table \"Lead\": appointmentBookedAt:", "outside")),
+    "row-text-with-nul": Case(
+        {"sc/nul.yaml": scenario('{to: "2026-02-01"}', '  Lead: [{id: "l\\0", clientId: c1}]\n')},
+        _test_argv(), 2, ("sc/nul.yaml:5: table \"Lead\": id: 'l\\x00' holds a NUL character",)),
     "scenario-without-params": Case(
         {"sc/noparams.yaml": "name: n\ntables: {Client: [{id: c1}]}\n"}, _test_argv(), 2,
         ("sc/noparams.yaml:1: params.to is required",)),

@@ -101,7 +101,8 @@ def seed(conn: psycopg.Connection[Any], data: Dataset | Mapping[str, Sequence[Ma
                     raise ScenarioError(
                         f'cannot load the rows of "{table.name}": {message}'
                         + (f" ({detail})" if detail else ""),
-                        hint=f"SQLSTATE {error.sqlstate}: fix the scenario's rows") from None
+                        hint=(f"SQLSTATE {error.sqlstate}: " if error.sqlstate else "")
+                        + "fix the scenario's rows") from None
                 count += len(values)
     return count
 

@@ -428,6 +428,9 @@ def convert_value(schema: Schema, column: Column, value: Any) -> Any:
     if family == "text":
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise _Problem(f"{column.name}: expected text, got {value!r}", "quote the value")
+        if "\x00" in str(value):
+            raise _Problem(f"{column.name}: {value!r} holds a NUL character, which PostgreSQL "
+                           "text cannot store", "remove the \\0 from the value")
         return str(value)
     if family == "enum":
         allowed = schema.enum(column.type).values  # type: ignore[union-attr]
