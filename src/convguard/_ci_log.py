@@ -34,11 +34,11 @@ if TYPE_CHECKING:
     from convguard._errors import ConvguardError
 
 #: The runner's line breaks (.NET ReadLine) and the separators some log viewers also break on.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
+_CONTROL = r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]"
 #: The same, less the line feed and tab that free text keeps.
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u2028\u2029]")
+_CONTROL_IN_TEXT = r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u2028\u2029]"
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_COMMAND = re.compile(r"^(\s*):(:[A-Za-z0-9_-]+[^\n]*?::)")
+_COMMAND = r"^(\s*):(:[A-Za-z0-9_-]+[^\n]*?::)"
 _OLD_STYLE = "##["
 
 
@@ -55,7 +55,7 @@ def safe_path(path: str) -> str:
         >>> safe_path("fixtures/q.sql"), safe_path(" ::x"), safe_path("a##[error]b")
         ('fixtures/q.sql', './ ::x', 'a##%5Berror]b')
     """
-    text = _CONTROL.sub(_escape_control, path).replace(_OLD_STYLE, "##%5B")
+    text = re.sub(_CONTROL, _escape_control, path).replace(_OLD_STYLE, "##%5B")
     if text[:1] == ":" or text[:1].isspace():
         text = "./" + text
     return text
@@ -70,7 +70,7 @@ def safe_text(text: str) -> str:
         column "a
         %3A:error::b" not found\\r
     """
-    escaped = _CONTROL_IN_TEXT.sub(_escape_control, text.replace("\r\n", "\n"))
+    escaped = re.sub(_CONTROL_IN_TEXT, _escape_control, text.replace("\r\n", "\n"))
     return "\n".join(neutralize_line(line) for line in escaped.split("\n"))
 
 
@@ -96,7 +96,7 @@ def format_error(error: ConvguardError, prog: str = "convguard") -> str:
 def neutralize_line(line: str) -> str:
     """One output line, with a workflow command in it made inert (anything else unchanged)."""
     line = line.replace(_OLD_STYLE, "##%5B")
-    return _COMMAND.sub(r"\1%3A\2", line, count=1)
+    return re.sub(_COMMAND, r"\1%3A\2", line, count=1)
 
 
 __all__ = ["format_error", "neutralize_line", "safe_path", "safe_text"]

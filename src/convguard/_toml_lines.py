@@ -15,10 +15,11 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*(\]\]?)\s*(?:#.*)?$")
-_KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\-"' ]+?)\s*=""")
+# Patterns as text: `re` compiles and caches them on first use, not at import (a check that
+# finds no configuration never pays for them).
+_HEADER = r"^\s*(\[\[?)\s*([^\]]+?)\s*(\]\]?)\s*(?:#.*)?$"
+_KEY = r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\-"' ]+?)\s*="""
 
 
 def _key_parts(text: str) -> tuple[str, ...]:
@@ -27,15 +28,13 @@ def _key_parts(text: str) -> tuple[str, ...]:
     return tuple(next(piece for piece in part if piece) if any(part) else "" for part in parts)
 
 
-@dataclass
 class TomlLines:
     """Line numbers of table headers and keys, by table path (array items by index)."""
 
-    text: str
-    _tables: dict[tuple[object, ...], int] = field(default_factory=dict, init=False)
-    _keys: dict[tuple[object, ...], int] = field(default_factory=dict, init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._tables: dict[tuple[object, ...], int] = {}
+        self._keys: dict[tuple[object, ...], int] = {}
         current: tuple[object, ...] = ()
         counts: dict[tuple[str, ...], int] = {}
         open_brackets = 0
@@ -48,7 +47,7 @@ class TomlLines:
             if open_brackets > 0:  # inside a multi-line array or inline table
                 open_brackets += _bracket_balance(line)
                 continue
-            header = _HEADER.match(line)
+            header = re.match(_HEADER, line)
             if header and header.group(1) == header.group(3)[::-1].replace("]", "["):
                 name = _key_parts(header.group(2))
                 if header.group(1) == "[[":
@@ -59,7 +58,7 @@ class TomlLines:
                     current = self._with_indexes(name, counts)
                 self._tables.setdefault(current, number)
                 continue
-            key = _KEY.match(line)
+            key = re.match(_KEY, line)
             if key is None:
                 continue
             parts = _key_parts(key.group(1))
