@@ -94,8 +94,8 @@ CASES = {
         {"sc/deep.yaml": "name: d\ntables: " + "[" * 900 + "]" * 900 + "\n"}, _test_argv(), 2,
         ("sc/deep.yaml:2: the document nests deeper than 64 levels",)),
     "scenario-too-large": Case(
-        {"sc/big.yaml": GOOD_SCENARIO + "#" * (9 << 20)}, _test_argv(), 2,
-        ("sc/big.yaml: scenario is larger than convguard reads (8 MiB)",)),
+        {"sc/big.yaml": GOOD_SCENARIO + "#" * (3 << 20)}, _test_argv(), 2,
+        ("sc/big.yaml: scenario is larger than convguard reads (2 MiB)",)),
     "scenario-not-utf8": Case(
         {"sc/latin1.yaml": b"name: caf\xe9\ntables: {}\n"}, _test_argv(), 2,
         ("sc/latin1.yaml:1: scenario is not UTF-8 text (byte 0xe9",)),

@@ -145,7 +145,9 @@ def check_node_graph(root: Any, *, path: str) -> None:
     itself through an alias, or uses aliases beyond :data:`MAX_ALIAS_USES` /
     :data:`MAX_ALIAS_NODES` - before anything walks it as a tree.
 
-    Iterative, linear in the number of distinct nodes (aliases share nodes in the graph).
+    Iterative and linear in the number of distinct nodes (aliases share nodes in the graph): one
+    pass measures the depth and notices a shared node; only a document that uses aliases gets
+    the second pass that expands them by count.
 
     Example:
         >>> import yaml
@@ -155,6 +157,35 @@ def check_node_graph(root: Any, *, path: str) -> None:
         ...
         convguard._errors.ScenarioError: s.yaml:1: the anchor on this line refers to itself through an alias (hint: write the value out; a scenario is a tree of values)
     """
+    import yaml
+
+    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+    seen: set[int] = set()
+    shared = False
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            shared = True  # an alias (or a cycle): the second pass decides
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"the document nests deeper than {MAX_DEPTH} levels",
+                                path=path, line=node.start_mark.line + 1,
+                                hint="a scenario is name, params, tables of rows and "
+                                     "expected counts: flatten the nesting")
+        if isinstance(node, mapping):
+            for key_node, value_node in node.value:
+                stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+        elif isinstance(node, sequence):
+            stack.extend((child, depth + 1) for child in node.value)
+    if shared:
+        _check_aliases(root, path=path)
+
+
+def _check_aliases(root: Any, *, path: str) -> None:
+    """Cycles, depth through shared nodes, and the alias budget of a document using aliases."""
     expanded: dict[int, int] = {}   # node id -> nodes in its subtree, aliases expanded
     height: dict[int, int] = {}
     on_path: set[int] = set()
