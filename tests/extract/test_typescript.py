@@ -266,6 +266,23 @@ def test_two_thousand_lines_is_fast() -> None:
     ("name", "text"),
     [
         ("100k-unclosed-interpolations", "q = sql`" + "${" * 100_000),
+        # combinations: each is 2^n statements, of which a bounded subset is assembled
+        ("300-accumulating-assignments", "function f(o) { let w = Prisma.sql`TRUE`;"
+         + "".join(f"if (o.c{i}) w = Prisma.sql`${{w}} AND x{i} = ${{o.v{i}}}`;" for i in range(300))
+         + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
+        ("1k-optional-pushes", "function f(o) { const p = [Prisma.sql`TRUE`];"
+         + "".join(f"if (o.c{i}) p.push(Prisma.sql`x{i} = ${{o.v{i}}}`);" for i in range(1_000))
+         + 'return prisma.$queryRaw`SELECT 1 WHERE ${Prisma.join(p, " AND ")}`; }'),
+        ("500-chained-ternaries", "function f(k) { const w = "
+         + "".join(f"k === {i} ? Prisma.sql`x = {i}` : " for i in range(500)) + "Prisma.empty;"
+         + "return prisma.$queryRaw`SELECT 1 WHERE TRUE ${w}`; }"),
+        ("200-inline-ternaries", "prisma.$queryRaw`SELECT 1 WHERE TRUE "
+         + "".join(f"${{c{i} ? Prisma.sql`AND a{i}` : Prisma.sql`AND b{i}`}} " for i in range(200))
+         + "`"),
+        ("60-helpers-calling-helpers", "".join(
+            f"function h{i}(x) {{ return x ? Prisma.sql`a{i} ${{h{i + 1}(x)}}` : Prisma.empty; }}"
+            for i in range(60)) + "function h60() { return Prisma.empty; }"
+         + "prisma.$queryRaw`SELECT 1 ${h0(1)}`;"),
         ("20k-nested-templates-unclosed", "prisma.$queryRaw`" + "${`" * 20_000),
         ("20k-nested-templates", "`${" * 20_000 + "x" + "}`" * 20_000),
         ("5k-nested-fragments", "prisma.$queryRaw`" + "${Prisma.sql`" * 5_000 + "}`" * 5_000),

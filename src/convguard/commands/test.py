@@ -122,8 +122,8 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     """The queries of a target file under test (``SET ...`` statements excluded).
 
     A call site whose fragments are chosen at run time yields several combinations; the kit runs
-    the first, where every conditional takes its first (truthy) branch and every conditional
-    ``push`` happens (``convguard extract`` lists them all). A statement holding SQL convguard
+    the first, where every ternary and helper takes its first branch, a ``let`` its first
+    conditional assignment, and every conditional ``push`` happens (``convguard extract`` lists them all). A statement holding SQL convguard
     cannot see (an opaque fragment) cannot be run: a SelectorError names the fragment.
     """
     from convguard.extract import extract_source

@@ -106,52 +106,69 @@ Variant = tuple[tuple[Leaf, ...], tuple[str, ...]]
 EMPTY = Seq(())
 
 
-def count(node: Node) -> int:
-    """How many statements ``node`` can produce (exact, however large)."""
+def count(node: Node, memo: dict[int, int] | None = None) -> int:
+    """How many statements ``node`` can produce (exact, however large).
+
+    A tree may share subtrees (a name used twice, accumulating assignments): ``memo`` (by node
+    identity) keeps the cost linear in the number of distinct nodes.
+    """
+    if isinstance(node, (Text, Value, Opaque, Literal)):
+        return 1
+    memo = {} if memo is None else memo
+    known = memo.get(id(node))
+    if known is not None:
+        return known
     if isinstance(node, Seq):
         total = 1
         for part in node.parts:
-            total *= count(part)
-        return total
-    if isinstance(node, Choice):
-        return sum(count(option) for option in node.options)
-    if isinstance(node, Join):
+            total *= count(part, memo)
+    elif isinstance(node, Choice):
+        total = sum(count(option, memo) for option in node.options)
+    else:
         total, all_optional = 1, True
         for element, optional in node.elements:
-            total *= count(element) + (1 if optional else 0)
+            total *= count(element, memo) + (1 if optional else 0)
             all_optional = all_optional and optional
         total -= 1 if all_optional else 0
-        return max(total, 0) * count(node.separator) * count(node.prefix) * count(node.suffix)
-    return 1
+        total = max(total, 0) * count(node.separator, memo) * count(node.prefix, memo) \
+            * count(node.suffix, memo)
+    memo[id(node)] = total
+    return total
 
 
-def expand(node: Node, limit: int = MAX_VARIANTS) -> list[Variant]:
-    """The statements ``node`` produces: at most ``limit``, covering every option when bounded."""
+def expand(node: Node, limit: int = MAX_VARIANTS,
+           memo: dict[int, list[Variant]] | None = None) -> list[Variant]:
+    """The statements ``node`` produces: at most ``limit``, covering every option when bounded.
+
+    ``memo`` (by node identity) expands a shared subtree once.
+    """
     if isinstance(node, (Text, Value, Opaque, Literal)):
         return [((node,), ())]
+    memo = {} if memo is None else memo
+    known = memo.get(id(node))
+    if known is not None:
+        return known
     if isinstance(node, Seq):
-        return _product([expand(part, limit) for part in node.parts], limit)
-    if isinstance(node, Choice):
-        size = len(node.options)
-        per_option = [
-            [(leaves, (f"{node.label}: branch {number} of {size}", *labels))
-             for leaves, labels in expand(option, limit)]
-            for number, option in enumerate(node.options, start=1)]
-        return _interleave(per_option, limit)
-    return _expand_join(node, limit)
+        result = _product([expand(part, limit, memo) for part in node.parts], limit)
+    elif isinstance(node, Choice):
+        result = _expand_choice(node, limit, memo)
+    else:
+        result = _expand_join(node, limit, memo)
+    memo[id(node)] = result
+    return result
 
 
-def _expand_join(node: Join, limit: int) -> list[Variant]:
+def _expand_join(node: Join, limit: int, memo: dict[int, list[Variant]]) -> list[Variant]:
     lists: list[list[Variant | None]] = []
     for number, (element, optional) in enumerate(node.elements, start=1):
-        options: list[Variant | None] = list(expand(element, limit))
+        options: list[Variant | None] = list(expand(element, limit, memo))
         if optional:
             options = [(leaves, (f"{node.label}: element {number} pushed", *labels))
-                       for leaves, labels in expand(element, limit)]
+                       for leaves, labels in expand(element, limit, memo)]
             options.append(None)
         lists.append(options)
-    separators = expand(node.separator, limit)
-    prefixes, suffixes = expand(node.prefix, limit), expand(node.suffix, limit)
+    separators = expand(node.separator, limit, memo)
+    prefixes, suffixes = expand(node.prefix, limit, memo), expand(node.suffix, limit, memo)
     results: list[Variant] = []
     for picked in _product_indexes([len(options) for options in lists], limit + 1):
         chosen = [lists[i][j] for i, j in enumerate(picked)]
@@ -176,15 +193,29 @@ def _expand_join(node: Join, limit: int) -> list[Variant]:
     return results
 
 
-def _interleave(lists: list[list[Variant]], limit: int) -> list[Variant]:
-    """Round-robin over ``lists`` so that each contributes before any contributes twice."""
+def _expand_choice(node: Choice, limit: int, memo: dict[int, list[Variant]]) -> list[Variant]:
+    """Round-robin over the options, so that each contributes before any contributes twice;
+    options are expanded only when their turn comes (a choice may have hundreds)."""
+    size = len(node.options)
+    lists: dict[int, list[Variant]] = {}
     results: list[Variant] = []
-    for round_ in itertools.zip_longest(*lists):
-        for variant in round_:
-            if variant is not None:
-                results.append(variant)
+    round_ = 0
+    while len(results) < limit:
+        added = False
+        for number, option in enumerate(node.options):
+            variants = lists.get(number)
+            if variants is None:
+                variants = lists[number] = expand(option, limit, memo)
+            if round_ < len(variants):
+                leaves, labels = variants[round_]
+                results.append((leaves, (f"{node.label}: branch {number + 1} of {size}",
+                                         *labels)))
+                added = True
                 if len(results) >= limit:
-                    return results
+                    break
+        if not added:
+            break
+        round_ += 1
     return results
 
 

@@ -105,12 +105,12 @@ class Declaration:
     function: Function | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: hashing a chain of callers is O(1)
 class Context:
     """Where a fragment is being followed: helper parameters bound to call arguments."""
 
     bindings: tuple[tuple[int, str, int, int, Context | None], ...] = ()
-    stack: frozenset[int] = frozenset()
+    stack: frozenset[object] = frozenset()
     depth: int = 0
 
     def bound(self, function: Function, name: str) -> tuple[int, int, Context | None] | None:
@@ -131,6 +131,19 @@ class Root:
     templates: tuple[int, ...]
 
 
+class _Since:
+    """The set of log entries appended after ``start`` (a view, read when needed)."""
+
+    def __init__(self, log: list[int], start: int) -> None:
+        self.log, self.start = log, start
+
+    def __iter__(self):
+        return iter(set(self.log[self.start:]))
+
+    def __sub__(self, other: set[int]) -> set[int]:
+        return set(self.log[self.start:]) - other
+
+
 class FragmentAssembler:
     """Resolves what reaches each root into a :data:`~convguard.extract._assembly.Node` tree."""
 
@@ -145,8 +158,13 @@ class FragmentAssembler:
                             frozenset[str]] | None = None
         self._returns: dict[int, list[tuple[int, int]]] = {}
         self._interpolated: tuple[list[int], list[int]] | None = None
+        self._log: list[int] = []  # every template resolved, in order (see _tracking)
+        self._memo: dict[object, tuple[Node | None, tuple[int, ...]]] = {}
+        self._assigned: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+        self._braces: list[int] | None = None
+        self._generation = 0
+        self._logged: dict[object, int] = {}
         self._innermost: dict[int, Function | None] = {}
-        self._enclosing_brace: dict[int, int] = {}
         self.consumed: set[int] = set()
 
     # Scopes are built on first use: most files of a tree hold no SQL and never pay for them.
@@ -218,12 +236,18 @@ class FragmentAssembler:
             template = self.templates[index]
             roots.append(Root(tag.chain_start, (x.starts[tag.chain_start], template.end),
                               tag.text, node, tuple(sorted(used))))
-        self._track = None
         return roots
 
     def _tracking(self) -> set[int]:
-        self._track: set[int] | None = set()
-        return self._track
+        """Templates used from here on (read once the resolution is done)."""
+        self._generation += 1
+        return _Since(self._log, len(self._log))
+
+    def _relog(self, memo_key: object, templates: tuple[int, ...]) -> None:
+        """A memoised subtree reused: log its templates once per tracking window."""
+        if self._logged.get(memo_key) != self._generation:
+            self._logged[memo_key] = self._generation
+            self._log.extend(templates)
 
     def _inside_template(self, token: int) -> bool:
         """Is ``token`` inside an interpolation of a recognised template (a part, not a root)?"""
@@ -258,12 +282,24 @@ class FragmentAssembler:
     # -- resolution ----------------------------------------------------------------------------
 
     def template_node(self, index: int, context: Context) -> Node:
+        """A template's text and interpolations (memoised: a shared subtree, resolved once)."""
         template = self.templates[index]
         if context.depth > _max_depth():
             raise self.x.too_deep(template.start)
+        memo_key = ("template", index, context.bindings)
+        cached = self._memo.get(memo_key)
+        if cached is not None:
+            self._relog(memo_key, cached[1])
+            return cached[0]  # type: ignore[return-value]
+        start = len(self._log)
+        node = self._template_node(index, context)
+        self._memo[memo_key] = (node, tuple(set(self._log[start:])))
+        return node
+
+    def _template_node(self, index: int, context: Context) -> Node:
+        template = self.templates[index]
         self.consumed.add(index)
-        if getattr(self, "_track", None) is not None:
-            self._track.add(index)  # type: ignore[union-attr]
+        self._log.append(index)
         inner = dataclasses.replace(context, depth=context.depth + 1)
         parts: list[Node] = []
         chunks = template.chunks
@@ -307,7 +343,13 @@ class FragmentAssembler:
             return self.template_node(fragment, context)
         branches = self._ternary(first, end)
         if branches is not None:
-            return self._choice(first, branches, context)
+            chain = [branches[0]]
+            rest = branches[1]
+            while (more := self._ternary(*rest)) is not None:  # `a ? X : b ? Y : Z`, flat
+                chain.append(more[0])
+                rest = more[1]
+            chain.append(rest)
+            return self._choice(first, tuple(chain), context)
         fallback = self._fallback(first, end)
         if fallback is not None:
             return self._choice(first, (fallback[0], fallback[1]), context, fallback=True)
@@ -322,7 +364,7 @@ class FragmentAssembler:
             return self._call(first, end, context)
         return None
 
-    def _choice(self, first: int, branches: tuple[tuple[int, int], tuple[int, int]],
+    def _choice(self, first: int, branches: tuple[tuple[int, int], ...],
                 context: Context, *, fallback: bool = False) -> Node | None:
         x = self.x
         nodes = [self.resolve(*branch, context) for branch in branches]
@@ -517,25 +559,45 @@ class FragmentAssembler:
         return None
 
     def _declared(self, declaration: Declaration, use: int, context: Context) -> Node | None:
-        x = self.x
-        if declaration.token in context.stack:
+        """The values a name can hold at ``use``: its initialiser and the assignments before
+        ``use`` (``w = Prisma.sql`${w} AND x``` sees the values before it). Memoised, so that
+        accumulating assignments cost linear time, not exponential."""
+        options = self._options(declaration, use)
+        key = (declaration.token, tuple(options))
+        if key in context.stack:
             return None
-        inner = dataclasses.replace(context, stack=context.stack | {declaration.token},
+        memo_key = (key, context.bindings)
+        cached = self._memo.get(memo_key)
+        if cached is not None:
+            self._relog(memo_key, cached[1])
+            return cached[0]
+        start = len(self._log)
+        inner = dataclasses.replace(context, stack=context.stack | {key},
                                     depth=context.depth + 1)
-        options: list[tuple[int, int] | None] = []
-        if declaration.init is not None:
-            options.append(declaration.init)
+        node = self._declared_options(declaration, options, inner)
+        self._memo[memo_key] = (node, tuple(set(self._log[start:])))
+        return node
+
+    def _options(self, declaration: Declaration, use: int) -> list[tuple[int, int]]:
+        """The expressions a name may hold at ``use``: the conditional assignments first (like a
+        ternary's truthy branch), then the value they override (the initialiser, or the last
+        unconditional assignment)."""
+        base: list[tuple[int, int]] = [declaration.init] if declaration.init is not None else []
+        conditional: list[tuple[int, int]] = []
         if declaration.keyword != "const":
-            base = self._brace_of(declaration.token)
+            block = self._brace_of(declaration.token)
             for token, rhs in self._assignments(declaration, use):
-                if self._conditional(token, base):
-                    options.append(rhs)
+                if self._conditional(token, block):
+                    conditional.append(rhs)
                 else:
-                    options = [rhs]
+                    base, conditional = [rhs], []
+        return conditional + base
+
+    def _declared_options(self, declaration: Declaration, options: list[tuple[int, int]],
+                          inner: Context) -> Node | None:
+        x = self.x
         nodes = []
         for option in options:
-            if option is None:
-                continue
             node = self.resolve(*option, inner)
             nodes.append((node, option))
         if not nodes:
@@ -564,19 +626,29 @@ class FragmentAssembler:
     def _assignments(self, declaration: Declaration, use: int
                      ) -> list[tuple[int, tuple[int, int]]]:
         """``name = expr`` after the declaration and before ``use`` (not around it)."""
+        return [(token, rhs) for token, rhs in self._all_assignments(declaration)
+                if token < use and not token < use < rhs[1]]
+
+    def _all_assignments(self, declaration: Declaration) -> list[tuple[int, tuple[int, int]]]:
+        """Every ``name = expr`` in the declaration's scope after it (found once)."""
+        cached = self._assigned.get(declaration.token)
+        if cached is not None:
+            return cached
         x = self.x
-        found = []
+        found: list[tuple[int, tuple[int, int]]] = []
         texts, kinds = x.texts, x.kinds
         name = declaration.name
         index = declaration.token + 1
-        while index < use:
+        scope = self.innermost(declaration.token)
+        limit = scope.close if scope is not None else x.count - 1
+        self._assigned[declaration.token] = found
+        while index < limit:
             if (kinds[index] == "ident" and texts[index] == name and texts[index + 1] == "="
                     and kinds[index + 1] == "punct"
                     and texts[index - 1] not in (".", "?.", "const", "let", "var")):
                 end = x._expression_end(index + 2, {})
-                if not (index < use < end):
-                    found.append((index, (index + 2, end)))
-                index = end
+                found.append((index, (index + 2, end)))
+                index = max(end, index + 1)
                 continue
             index += 1
         return found
@@ -591,24 +663,23 @@ class FragmentAssembler:
 
     def _brace_of(self, token: int) -> int:
         """The ``{`` of the innermost block around ``token`` (-1 at the top level)."""
-        cached = self._enclosing_brace.get(token)
-        if cached is not None:
-            return cached
-        x = self.x
-        index = token - 1
-        while index >= 0:
-            word = x.texts[index]
-            if x.kinds[index] == "punct" and word in ("}", ")", "]") and 0 <= x.match[index] < index:
-                index = x.match[index] - 1
-                continue
-            if x.kinds[index] == "punct" and word == "{" and x.match[index] > token:
-                break
-            if x.kinds[index] == "template_tail" and 0 <= x.match[index] < index:
-                index = x.match[index] - 1
-                continue
-            index -= 1
-        self._enclosing_brace[token] = index
-        return index
+        if self._braces is None:
+            x = self.x
+            braces = [-1] * x.count
+            stack: list[int] = []
+            kinds, texts, match = x.kinds, x.texts, x.match
+            for index in range(x.count):
+                if kinds[index] == "punct":
+                    word = texts[index]
+                    if word == "}" and stack and match[index] == stack[-1]:
+                        stack.pop()
+                    braces[index] = stack[-1] if stack else -1
+                    if word == "{" and match[index] > index:
+                        stack.append(index)
+                else:
+                    braces[index] = stack[-1] if stack else -1
+            self._braces = braces
+        return self._braces[token] if 0 <= token < len(self._braces) else -1
 
     def _call(self, first: int, end: int, context: Context) -> Node | None:
         x = self.x
