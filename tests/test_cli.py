@@ -368,6 +368,24 @@ def test_extract_function_selector(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "Prisma.join(scope.clientIds)" in out and " list " in out
 
 
+def test_extract_shows_every_combination_and_opaque_fragment(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assembly = Path(__file__).resolve().parents[1] / "fixtures" / "assembly"
+    code, out, _ = run(capsys, "extract", f"{assembly / 'inline-ternary.ts'}::drafts")
+    assert code == 0
+    assert out.count("-- ") >= 4 and "combination 4 of 4" in out
+    assert "--   `channel ?` (line 9): branch 2 of 2" in out
+    code, out, _ = run(capsys, "extract", "--format", "json",
+                       f"{assembly / 'opaque-fragments.ts'}::leads")
+    (query,) = json.loads(out)
+    assert (query["variant"], query["variants"], query["syntax_checked"]) == (1, 1, True)
+    assert [o["expression"] for o in query["opaque"]] == [
+        "leadJoins", "where", "activeLeads", "orderBy"]
+    assert query["parameters"] == []
+    code, out, _ = run(capsys, "extract", f"{assembly / 'opaque-unverifiable.ts'}")
+    assert code == 0 and "syntax not checked: no stand-in for ${head}" in out
+
+
 def test_extract_unknown_function_lists_the_others(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "extract", f"{ACTION_TS}::nope")
     assert (code, out) == (2, "")
