@@ -92,9 +92,12 @@ def check_source(path: str, text: str, *, config: Config | None = None,
             from convguard._config import find_config
 
             config = find_config(path)
-        from convguard.extract import extract_source
+        from convguard.extract import extract_source, may_hold_queries
 
-        extraction = extract_source(path, text, tags=config.tags)
+        if may_hold_queries(path, text, tags=config.tags):
+            extraction = extract_source(path, text, tags=config.tags)
+        else:  # most files of an application: nothing to lex (a lexing problem is not ours)
+            extraction = ExtractionResult(path, (), ())
     except ConvguardError as error:
         return CheckResult(files=(path,), errors=(error,))
     host = HostText(path, text)
@@ -235,6 +238,10 @@ def check_extraction(extraction: ExtractionResult, host: HostText, config: Confi
 
 def _check_extraction(extraction: ExtractionResult, host: HostText, config: Config,
                       schema: Schema | None, state: _State | None) -> int:
+    state = state if state is not None else _State()
+    if not extraction.queries and not extraction.unsafe_calls:
+        _entries(config, extraction, state)
+        return 0  # no rule has anything to read: sqlglot and the rules need not even load
     from sqlglot import exp
 
     from convguard._lineage import lineage as build_lineage
@@ -247,7 +254,6 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
     )
     from convguard.rules import RULES, RuleContext
 
-    state = state if state is not None else _State()
     if schema is None and extraction.queries:
         schema = _schema_of_file(extraction.path, config, state)
     entries = _entries(config, extraction, state)
