@@ -33,6 +33,10 @@ from convguard.rules._booking_outcome import (
 from convguard.rules._booking_range import range_not_half_open, range_not_on_send_time
 from convguard.rules._booking_timeout import missing_statement_timeout
 from convguard.rules._engine import UNUSED_SUPPRESSION, invalid_sql, unresolved_column
+from convguard.rules._parameter_places import (
+    indeterminate_parameter_type,
+    parameter_in_utility_statement,
+)
 from convguard.rules._parameter_types import untyped_timestamp_parameter
 from convguard.rules._quoting import interpolation_in_quotes
 from convguard.rules._time_columns import forbidden_time_column_filter
@@ -49,6 +53,8 @@ RULES: dict[str, Rule] = {
         untyped_timestamp_parameter,
         unsafe_raw_sql,
         forbidden_time_column_filter,
+        parameter_in_utility_statement,
+        indeterminate_parameter_type,
         wrong_send_time_anchor,
         send_time_without_outbound_filter,
         range_not_on_send_time,
