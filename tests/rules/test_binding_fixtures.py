@@ -83,7 +83,7 @@ def _values(query: ExtractedQuery) -> list[Any]:
 def connection() -> Iterator[Any]:
     """The sample application's schema on an embedded PostgreSQL, in a rolled-back transaction."""
     from convguard._prisma import schema_from_config
-    from convguard.kit._runner import Workbench
+    from convguard.kit.conformance.runner import Workbench
 
     schema = schema_from_config(ROOT / "fixtures" / "prisma" / "schema.prisma")
     with Workbench.start("embedded") as bench, bench.scenario_connection(schema) as conn:
@@ -96,9 +96,9 @@ def test_statement_on_the_server(connection: Any, path: Path, query: ExtractedQu
                                  sqlstate: str | None) -> None:
     import psycopg
 
-    from convguard.kit._runner import _untyped_types
+    from convguard.kit.conformance.runner import _untyped_types
 
-    untyped, dumper = _untyped_types()
+    untyped, dumper, _, _ = _untyped_types()
     values = [None if value is None else untyped(value) for value in _values(query)]
     cursor = psycopg.RawCursor(connection)
     cursor.adapters.register_dumper(untyped, dumper)
