@@ -58,9 +58,10 @@ COLUMN_CASES = [
     ("x DateTime @updatedAt",
      Column("x", "timestamp(3)", nullable=False, default="CURRENT_TIMESTAMP")),
     ("x Mode @default(B)", Column("x", "Mode", nullable=False, default="'b'")),
-    ("x String @default(cuid())", Column("x", "text", nullable=False)),
-    ("x String @default(uuid())", Column("x", "text", nullable=False)),
-    ("x String @default(cuid(2))", Column("x", "text", nullable=False)),
+    # Prisma Client generates these in the app: no database default, a client default to apply.
+    ("x String @default(cuid())", Column("x", "text", nullable=False, client_default="cuid")),
+    ("x String @default(uuid())", Column("x", "text", nullable=False, client_default="uuid")),
+    ("x String @default(cuid(2))", Column("x", "text", nullable=False, client_default="cuid")),
     ('x String @db.Uuid @default(dbgenerated("gen_random_uuid()"))',
      Column("x", "uuid", nullable=False, default="gen_random_uuid()")),
     ("x String[] @default([])", Column("x", "text[]", default="ARRAY[]::TEXT[]")),

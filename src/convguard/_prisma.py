@@ -660,6 +660,7 @@ class _Resolver:
         args = {attribute.name: attribute for attribute in field.attributes}
         sql_type = self.column_type(model, field)
         default: str | None = None
+        client_default: str | None = None
         primary_key = unique = False
         for attribute in field.attributes:
             name = attribute.name
@@ -679,6 +680,10 @@ class _Resolver:
                                     "write @default(value)")
                 if isinstance(value, _Name) and value.name == "autoincrement" and value.args == ():
                     sql_type = self.serial_type(block, field, sql_type, attribute)
+                elif isinstance(value, _Name) and value.name in _CLIENT_GENERATED \
+                        and value.args is not None:
+                    default = self.default(block, field, sql_type, value)
+                    client_default = value.name
                 else:
                     default = self.default(block, field, sql_type, value)
             elif name == "updatedAt":
@@ -705,7 +710,8 @@ class _Resolver:
                                              "@updatedAt, @map, @ignore, @db.*, @relation")
         return Column(model.columns[field.name], sql_type,
                       nullable=(field.optional or field.is_list) and not primary_key,
-                      default=default, primary_key=primary_key, unique=unique)
+                      default=default, primary_key=primary_key, unique=unique,
+                      client_default=client_default)
 
     def column_type(self, model: _Model, field: _Field) -> str:
         block = model.block

@@ -24,7 +24,9 @@ class Column:
 
     ``on_delete``/``on_update`` are the foreign key's referential actions (``"CASCADE"``, ...);
     None means Prisma's default: ``RESTRICT`` for a NOT NULL column, else ``SET NULL``, and
-    ``CASCADE`` on update.
+    ``CASCADE`` on update. ``client_default`` names a value Prisma Client generates in the
+    application, not the database (``"uuid"``, ``"cuid"``, ``"nanoid"``, ``"ulid"``): the column
+    has no database default, and the kit generates one for a row that leaves it out.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Column:
     references: tuple[str, str] | None = None
     on_delete: str | None = None
     on_update: str | None = None
+    client_default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,11 @@ def _timestamp(name: str, *, nullable: bool = False, default: str | None = None)
     return Column(name, "timestamp(3)", nullable=nullable, default=default)
 
 
+def _cuid_id() -> Column:
+    # String @id @default(cuid()): Prisma Client generates the id, the column has no default.
+    return Column("id", "text", nullable=False, primary_key=True, client_default="cuid")
+
+
 def booking_schema() -> Schema:
     """The data model of SEMANTICS.md, as Prisma creates it on PostgreSQL."""
     now = "CURRENT_TIMESTAMP"
@@ -120,11 +128,11 @@ def booking_schema() -> Schema:
             EnumType("AIDraftResponseDisposition", ("AUTO_SENT", "APPROVED", "EDITED")),
         ),
         tables=(
-            Table("Client", (Column("id", "text", nullable=False, primary_key=True),)),
+            Table("Client", (_cuid_id(),)),
             Table(
                 "EmailCampaign",
                 (
-                    Column("id", "text", nullable=False, primary_key=True),
+                    _cuid_id(),
                     Column("clientId", "text", nullable=False, references=("Client", "id")),
                     Column("responseMode", "CampaignResponseMode", nullable=False,
                            default="'SETTER_MANAGED'"),
@@ -133,7 +141,7 @@ def booking_schema() -> Schema:
             Table(
                 "Lead",
                 (
-                    Column("id", "text", nullable=False, primary_key=True),
+                    _cuid_id(),
                     Column("clientId", "text", nullable=False, references=("Client", "id")),
                     Column("emailCampaignId", "text", references=("EmailCampaign", "id")),
                     _timestamp("appointmentBookedAt", nullable=True),
@@ -149,7 +157,7 @@ def booking_schema() -> Schema:
             Table(
                 "AIDraft",
                 (
-                    Column("id", "text", nullable=False, primary_key=True),
+                    _cuid_id(),
                     Column("leadId", "text", nullable=False, references=("Lead", "id")),
                     Column("channel", "text", nullable=False, default="'sms'"),
                     Column("status", "text", nullable=False, default="'pending'"),
@@ -161,7 +169,7 @@ def booking_schema() -> Schema:
             Table(
                 "Message",
                 (
-                    Column("id", "text", nullable=False, primary_key=True),
+                    _cuid_id(),
                     Column("leadId", "text", nullable=False, references=("Lead", "id")),
                     Column("aiDraftId", "text", references=("AIDraft", "id")),
                     Column("direction", "text", nullable=False),

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the throwaway server comes from (default: the configuration's "
                            "provider, else embedded)")
     test.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    test.add_argument("--profile", metavar="NAME",
+                      help="judge a PATH the configuration does not declare by this profile "
+                           "(default: none: parameters by name, scenarios with expected rows)")
     test.add_argument("--config", metavar="FILE", help="use this configuration file")
     test.add_argument("-v", "--verbose", action="store_true", help="also show passing scenarios")
     test.add_argument("--examples", type=int, default=TEST_EXAMPLES, metavar="N",
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "configuration. Exit 0 score >= --min-score, 1 below, 2 could not run.")
     mutate.add_argument("paths", nargs="*", metavar="PATH[::FUNCTION]")
     mutate.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    mutate.add_argument("--profile", metavar="NAME",
+                        help="judge a PATH the configuration does not declare by this profile "
+                             "(default: none: parameters by name, scenarios with expected rows)")
     mutate.add_argument("--min-score", type=float, default=1.0, metavar="X",
                         help="lowest passing score, killed / (total - equivalent) (default: 1.0)")
     mutate.add_argument("--examples", type=int, metavar="N",
@@ -166,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("paths", nargs="*", metavar="PATH[::FUNCTION]")
     bench.add_argument("--format", choices=PLAIN_FORMATS, default="text")
+    bench.add_argument("--profile", metavar="NAME",
+                       help="judge a PATH the configuration does not declare by this profile "
+                            "(default: none: parameters by name, scenarios with expected rows)")
     bench.add_argument("--leads", type=int, metavar="N", help="leads to seed (default 100000)")
     bench.add_argument("--sizes", metavar="N,N,...",
                        help="several sizes, e.g. 10000,100000,1000000: how the time grows")

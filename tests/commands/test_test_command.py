@@ -25,6 +25,9 @@ def dsn(bench) -> str:
 
 
 def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
+    # The booking queries copied to tmp_path are not declared in a configuration: name their
+    # profile, as a user would with --profile (an undeclared query is otherwise generic).
+    options.setdefault("profile", "booking-conversion")
     args = argparse.Namespace(paths=list(paths), **options)
     out = io.StringIO()
     code = run_test_command(args, out)

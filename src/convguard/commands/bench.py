@@ -81,10 +81,12 @@ def run_bench_command(args: Any, out: TextIO) -> int:
             getattr(args, "leads", None) or DEFAULT_LEADS)
         planned = plan_queries(list(getattr(args, "paths", None) or ()),
                                config_path=getattr(args, "config", None),
-                               driver=getattr(args, "driver", None), scenarios=_NO_SCENARIOS)
+                               driver=getattr(args, "driver", None), scenarios=_NO_SCENARIOS,
+                               profile=getattr(args, "profile", None))
         plans = [item.plan for item in planned]
         if not getattr(args, "paths", None):
-            plans = [plan for plan in plans if plan.kit.profile.name in SUPPORTED_PROFILES]
+            plans = [plan for plan in plans if plan.kit.profile is not None
+                     and plan.kit.profile.name in SUPPORTED_PROFILES]
             if not plans:
                 raise ConfigError("no configured query has a profile bench can generate data for",
                                   hint=f"declare a [[query]] with profile = "

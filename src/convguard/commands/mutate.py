@@ -59,7 +59,8 @@ def run_mutate_command(args: Any, out: TextIO) -> int:
         planned = plan_queries(
             list(getattr(args, "paths", None) or ()), config_path=getattr(args, "config", None),
             driver=getattr(args, "driver", None),
-            scenarios=list(getattr(args, "scenarios", None) or ()))
+            scenarios=list(getattr(args, "scenarios", None) or ()),
+            profile=getattr(args, "profile", None))
         cache = ScenarioCache()  # loaded (and validated) before any server starts
         scenarios = {index: cache.load(item.scenario_sources, item.plan)
                      for index, item in enumerate(planned)}

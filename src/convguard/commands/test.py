@@ -3,7 +3,12 @@
 ``convguard test [PATH[::FUNCTION]]... [--scenarios DIR]...
 [--driver auto|prisma|node-postgres|typed] [--dsn URL] [--provider embedded|system|url|docker] [--format text|json] [--config FILE]``
 
-- No PATH: every ``[[query]]`` of the configuration that names a profile.
+- No PATH: every ``[[query]]`` of the configuration.
+- A query declared with a ``profile`` is judged by it (its roles, result, oracle and, with no
+  scenarios configured, its packaged scenario set); any other query is *generic*: its parameters
+  are named by their interpolations, its scenarios list the rows it must return
+  (:mod:`convguard.kit.conformance.generic`), and its schema is the application's
+  (:func:`convguard._schema_discovery.locate_schema`), never a profile's.
 - Scenarios: ``--scenarios``, else the query's ``scenarios``, else the configuration's.
 - Driver: ``--driver``, else the query's ``driver``, else the configuration's; ``auto`` (the
   default) binds a source that uses Prisma as ``prisma``, one that uses ``pg`` directly and every
@@ -62,6 +67,7 @@ class Target:
     function: str | None
     config: Config
     query_config: QueryConfig | None = None
+    profile: str | None = None  # --profile, for a query the configuration does not declare
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,13 @@ def load_config(config_path: str | None, start: str) -> Config:
     return find_config(start)
 
 
-def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Target]:
-    """The queries to test: the selectors given, else those the configuration declares."""
+def targets_from(selectors: Sequence[str], config_path: str | None,
+                 profile: str | None = None) -> list[Target]:
+    """The queries to test: the selectors given, else those the configuration declares.
+
+    ``profile`` (``--profile``) judges a selected query the configuration does not declare by a
+    profile; without it such a query is generic.
+    """
     if selectors:
         targets = []
         for selector in selectors:
@@ -100,15 +111,16 @@ def targets_from(selectors: Sequence[str], config_path: str | None) -> list[Targ
             config = load_config(config_path, path)
             matches = [q for q in config.queries_for(path)
                        if function is None or q.function == function]
-            targets.append(Target(path, function, config, matches[0] if matches else None))
+            targets.append(Target(path, function, config, matches[0] if matches else None,
+                                  profile))
         return targets
     config = load_config(config_path, os.getcwd())
-    declared = [q for q in config.queries if q.profile]
+    declared = list(config.queries)
     if not declared:
         where = config.source or "no convguard.toml or [tool.convguard] found"
-        raise ConfigError("no query to test: give PATH[::FUNCTION] or declare [[query]] entries "
-                          "with a profile", path=config.source,
-                          hint=f"configuration: {where}")
+        raise ConfigError("no query to test: give PATH[::FUNCTION] or declare [[query]] entries",
+                          path=config.source,
+                          hint=f'add [[query]] path = "..." to the configuration ({where})')
     for query in declared:
         if not os.path.exists(config.resolve(query.path)):
             raise ConfigError(f"[[query]] path {query.path!r}: no such file", path=config.source,
@@ -158,26 +170,48 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     return queries, extraction
 
 
-def _schema_for(config: Config, kit: ProfileKit) -> Schema:
-    if not config.schema:
+SCHEMA_HINT = ('set schema = "prisma/schema.prisma" (a file, or a folder of .prisma files) in '
+               "the configuration, or keep the Prisma schema at prisma/schema.prisma")
+
+
+def _schema_location(target: Target, kit: ProfileKit | None) -> Any:
+    """Where the target's schema is (:func:`convguard._schema_discovery.locate_schema`), or None
+    for a profile's own data model; a query without a profile and without a schema is an error
+    (never the booking data model)."""
+    from convguard._schema_discovery import locate_schema
+
+    if kit is not None and not target.config.schema:
+        return None  # a profile query keeps its profile's data model unless one is configured
+    location = locate_schema(target.path, target.config)
+    if location is None:
+        raise ConfigError(f"no schema for {target.path}: the configuration sets no schema and "
+                          "no Prisma schema was found from the query's folder upwards",
+                          path=target.config.source, hint=SCHEMA_HINT)
+    return location
+
+
+def _schema_for(location: Any, kit: ProfileKit | None) -> Schema:
+    from convguard._schema_discovery import load_schema
+
+    if location is None:
+        assert kit is not None
         return kit.schema()
-    from convguard._prisma import schema_from_config
-
-    # The same reading as `convguard check`: a schema.prisma file or a folder of .prisma files.
-    return schema_from_config(config.resolve(config.schema))
+    return load_schema(location)
 
 
-def _profile_of(target: Target) -> ProfileKit:
-    from convguard.profiles import PROFILES
-
+def _profile_of(target: Target) -> ProfileKit | None:
+    """The profile kit of a declared ``profile``; None for a query without one (generic)."""
     name = target.query_config.profile if target.query_config else None
-    if name is None:
-        if len(PROFILES) != 1:
-            raise ConfigError(f"{target.path} is not declared with a profile",
-                              path=target.config.source,
-                              hint=f'add [[query]] path = "{target.path}" profile = "..."')
-        name = next(iter(PROFILES))
-    return profile_kit(name)
+    name = name or target.profile
+    return profile_kit(name) if name else None
+
+
+def generic_plan_kit(query: ExtractedQuery, schema: Schema, renames: dict[str, str]) -> ProfileKit:
+    """The kit of a query without a profile, knowing which columns it reads (placeholders)."""
+    from convguard._reads import columns_read
+    from convguard.kit.conformance.generic import generic_kit
+
+    return generic_kit(query, schema, renames, read_columns=columns_read(query.sql, schema))
 
 
 def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...]:
@@ -188,8 +222,9 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
     if query is not None and query.scenarios:
         return _configured_sources(config, query.scenarios, query.line_of("scenarios"))
     if config.scenarios:
-        return _configured_sources(config, config.scenarios, config.line_of("scenarios"))
-    builtin = _profile_of(target).builtin_scenarios
+        return tuple(display_path(config.resolve(s)) for s in config.scenarios)
+    kit = _profile_of(target)
+    builtin = kit.builtin_scenarios if kit is not None else None
     if builtin is not None:
         # The profile's own scenario set ships with convguard: an application repository can
         # test its query against the semantics without copying fixtures.
@@ -210,28 +245,30 @@ def _configured_sources(config: Config, entries: Sequence[str], line: int | None
 
 def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = None,
                  driver: str | None = None,
-                 scenarios: Sequence[str] = ()) -> list[PlannedQuery]:
+                 scenarios: Sequence[str] = (),
+                 profile: str | None = None) -> list[PlannedQuery]:
     """Plans for the selected (or configured) queries; no database needed."""
     planned = []
     # One Schema object per (schema file, profile): plans that share it share their scenarios'
     # parsing and seeding (run_plans seeds each scenario once for all of them).
-    schemas: dict[tuple[str | None, str], Schema] = {}
-    for target in targets_from(selectors, config_path):
+    schemas: dict[tuple[str | None, str | None], Schema] = {}
+    for target in targets_from(selectors, config_path, profile):
         kit = _profile_of(target)
-        schema_key = (target.config.resolve(target.config.schema) if target.config.schema
-                      else None, kit.profile.name)
-        if schema_key not in schemas:
-            schemas[schema_key] = _schema_for(target.config, kit)
-        schema = schemas[schema_key]
         queries, extraction = select_queries(target)
+        location = _schema_location(target, kit)
+        schema_key = (location.path if location is not None else None,
+                      kit.profile.name if location is None and kit and kit.profile else None)
+        if schema_key not in schemas:
+            schemas[schema_key] = _schema_for(location, kit)
+        schema = schemas[schema_key]
         sources = _scenario_sources(target, scenarios)
         qc = target.query_config
         for query in queries:
             plan = QueryPlan(
-                query=query, kit=kit, schema=schema,
-                driver=driver_for_query(
-                    driver or (qc.driver if qc and qc.driver else None) or target.config.driver,
-                    query),
+                query=query, schema=schema,
+                kit=kit if kit is not None else generic_plan_kit(
+                    query, schema, dict(qc.params) if qc else {}),
+                driver=driver or target.config.driver,
                 client_time_zone=target.config.client_time_zone,
                 params=dict(qc.params) if qc else {},
                 statement_timeout=statement_timeout_for(query, extraction),
@@ -248,7 +285,8 @@ class ScenarioCache:
         self._loaded: dict[tuple[Any, ...], tuple[Scenario, ...]] = {}
 
     def load(self, sources: Sequence[str], plan: QueryPlan) -> tuple[Scenario, ...]:
-        key = (tuple(sources), id(plan.schema), plan.kit.profile.name)
+        key = (tuple(sources), id(plan.schema),
+               plan.kit.profile.name if plan.kit.profile is not None else id(plan.kit))
         if key not in self._loaded:
             scenarios = load_scenarios(sources, schema=plan.schema, contract=plan.kit.contract)
             if not scenarios:
@@ -302,7 +340,8 @@ def run_test_command(args: Any, out: TextIO) -> int:
         planned = plan_queries(
             list(getattr(args, "paths", None) or ()), config_path=config_path,
             driver=getattr(args, "driver", None),
-            scenarios=list(getattr(args, "scenarios", None) or ()))
+            scenarios=list(getattr(args, "scenarios", None) or ()),
+            profile=getattr(args, "profile", None))
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
         generated = None

@@ -278,6 +278,7 @@ def test_command_json_and_min_score(bench, monkeypatch) -> None:
     empty = ROOT / "fixtures" / "bad" / "convguard.toml"
     args = argparse.Namespace(paths=[SQL_QUERY], format="text", dsn=dsn, examples=0,
                               operators=["JNK"], min_score=0.3, config=str(empty),
+                              profile="booking-conversion",
                               scenarios=[str(ROOT / "fixtures" / "scenarios" /
                                              "date-range-edges.yaml")])
     out = io.StringIO()

@@ -816,6 +816,14 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     from convguard.kit.server.databases import create_database
 
     for plan in plans:
+        if plan.kit.profile is None:
+            raise ConvguardError(
+                f"bench needs a data generator from the query's profile, and {plan.label} has "
+                "no profile: it cannot invent a production-size dataset for an arbitrary schema",
+                path=plan.query.path, line=plan.query.span.start_position.line,
+                hint=f"bench queries of a profile with a data generator "
+                     f"({', '.join(SUPPORTED_PROFILES)}): declare [[query]] profile = \"...\"; "
+                     "for this query, time it on your own data with convguard.kit.run_query")
         if plan.kit.profile.name not in SUPPORTED_PROFILES:
             raise ConvguardError(
                 f"bench generates data for the {', '.join(SUPPORTED_PROFILES)} profile only, "

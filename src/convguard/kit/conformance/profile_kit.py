@@ -32,9 +32,10 @@ from convguard.profiles import Profile, get_profile
 
 @dataclass(frozen=True)
 class ProfileKit:
-    """A profile's conformance hooks (all pure Python; no database)."""
+    """A profile's conformance hooks (all pure Python; no database). ``profile`` is None for a
+    query without one (:func:`convguard.kit.conformance.generic.generic_kit`)."""
 
-    profile: Profile
+    profile: Profile | None
     schema: Callable[[], Schema]
     contract: ScenarioContract
     role_values: Callable[[Mapping[str, Any], Dataset], Mapping[str, Any]]

@@ -1,7 +1,9 @@
 """Conformance reports: what failed, where, and by how much - as text or JSON.
 
 A count failure prints the expected and actual counts of every row (bucket) that is not all zero,
-marking each differing cell with ``*``; a PostgreSQL failure prints its SQLSTATE and message.
+marking each differing cell with ``*``; a row failure (a query without a profile) prints the
+expected (``-``) and actual (``+``) rows that differ, missing or unexpected rows included, with
+the same mark; a PostgreSQL failure prints its SQLSTATE and message.
 Both name the scenario's file and the query's ``file:line``.
 
 Example:
@@ -29,6 +31,7 @@ from typing import Any
 from convguard._ci_log import safe_path, safe_text
 from convguard.kit.conformance.binding import sends_untyped
 from convguard.kit.conformance.runner import ScenarioResult
+from convguard.kit.scenario.rows import plain_value
 
 #: Extra advice per SQLSTATE, added to PostgreSQL's own hint.
 SQLSTATE_HINTS = {
@@ -107,6 +110,9 @@ def format_result(result: ScenarioResult) -> str:
         hint = _sqlstate_hint(result)
         if hint:
             lines.append(f"  hint: {hint}")
+        return "\n".join(lines)
+    if result.comparison is not None:  # expected rows of a query without a profile
+        lines.extend("  " + line for line in result.comparison.format_lines())
         return "\n".join(lines)
     against = "the scenario's expected counts" if result.expected_source == "scenario" \
         else "the profile oracle's counts (the scenario has no expected)"
@@ -198,11 +204,19 @@ def result_dict(result: ScenarioResult) -> dict[str, Any]:
         data["sqlstate"] = result.sqlstate
         data["error"] = result.error
         data["hint"] = _sqlstate_hint(result)
-        data["diff"] = [{result.row_label: row, "field": name, "expected": expected,
-                         "actual": actual} for row, name, expected, actual in result.diff]
+        data["diff"] = [{result.row_label: row, "field": name, "expected": plain_value(expected),
+                         "actual": plain_value(actual)}
+                        for row, name, expected, actual in result.diff]
         data["problems"] = list(result.problems)
-        data["expected"] = _plain(result.expected)
-        data["actual"] = _plain(result.actual)
+        if result.comparison is not None:
+            data["rows"] = result.comparison.as_dict()
+            data["expected"] = _plain(result.expected)
+            data["actual"] = {"columns": list(getattr(result.actual, "columns", ())),
+                              "rows": [[plain_value(v) for v in row] for row in result.actual]} \
+                if result.actual is not None else None
+        else:
+            data["expected"] = _plain(result.expected)
+            data["actual"] = _plain(result.actual)
     return data
 
 

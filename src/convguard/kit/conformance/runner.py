@@ -33,6 +33,7 @@ from convguard._schema import Schema
 from convguard.kit.conformance.binding import BoundQuery, bind_query, sends_untyped
 from convguard.kit.conformance.profile_kit import ProfileKit
 from convguard.kit.scenario.files import Scenario
+from convguard.kit.conformance.rows import Rows
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,7 +46,7 @@ DEFAULT_STATEMENT_TIMEOUT = "10s"
 #: 2.8 ms per (query, scenario) over the fixtures); ``clone``: a template clone per scenario
 #: (34 ms each; kept for comparison and for queries that must see a committed state).
 ISOLATIONS = ("transaction", "clone")
-Check = Literal["passed", "counts", "shape", "sqlstate"]
+Check = Literal["passed", "counts", "rows", "shape", "sqlstate"]
 
 _SETUP_KEYWORDS = {"SET", "RESET", "SHOW", "BEGIN", "START", "COMMIT", "ROLLBACK", "END",
                    "SAVEPOINT", "RELEASE", "DISCARD"}
@@ -135,8 +136,10 @@ class QueryPlan:
 class ScenarioResult:
     """The verdict on one (query, scenario).
 
-    ``diff`` holds ``(row, field, expected, actual)`` per differing count; ``check`` says what
-    failed: ``counts`` (numbers differ), ``shape`` (rows the profile cannot read), ``sqlstate``
+    ``diff`` holds ``(row, field, expected, actual)`` per differing count or cell; ``check`` says
+    what failed: ``counts`` (a profile's numbers differ), ``rows`` (the rows differ from a
+    scenario's expected rows: ``comparison`` holds them, row by row), ``shape`` (rows the profile
+    cannot read, or expected rows that do not list the result's columns), ``sqlstate``
     (PostgreSQL rejected the query: ``sqlstate`` and ``error`` carry its code and message).
     """
 
@@ -160,6 +163,7 @@ class ScenarioResult:
     expected_cells: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     actual_cells: Mapping[str, Mapping[str, Any]] | None = field(default=None, repr=False)
     rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False, compare=False)
+    comparison: Any = field(default=None, repr=False, compare=False)
 
 
 # Executing ---------------------------------------------------------------------------------------
@@ -207,8 +211,10 @@ def query_failed(error: Exception, *, prefix: str = "") -> QueryFailed:
     return QueryFailed(prefix + message, sqlstate=getattr(error, "sqlstate", None), hint=hint)
 
 
-def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> list[tuple[Any, ...]]:
+def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> Rows:
     """Run a bound query with PostgreSQL's own ``$n`` placeholders; raises :class:`QueryFailed`.
+
+    The rows are tuples also addressable by column name (:class:`~convguard.kit.conformance.rows.Rows`).
 
     psycopg prepares a statement run often (the connection's ``prepare_threshold``): its
     parameter types are inferred once, from the same SQL text and the same parameter OIDs
@@ -227,7 +233,10 @@ def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> list[tupl
                   for v in values]
     try:
         cursor.execute(bound.sql, values)
-        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        if not cursor.description:
+            return Rows()
+        return Rows.from_description([column.name for column in cursor.description],
+                                     cursor.fetchall())
     except psycopg.Error as error:
         raise query_failed(error) from None
     finally:
@@ -236,7 +245,7 @@ def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> list[tupl
 
 # Judging -----------------------------------------------------------------------------------------
 
-def judge(plan: QueryPlan, scenario: Scenario, rows: Sequence[tuple[Any, ...]] | None, *,
+def judge(plan: QueryPlan, scenario: Scenario, rows: Rows | Sequence[tuple[Any, ...]] | None, *,
           failure: QueryFailed | None = None, elapsed_ms: float = 0.0) -> ScenarioResult:
     """Compare a query's rows (or its failure) with what the scenario expects."""
     source: Literal["scenario", "oracle"] = "scenario" if scenario.expected is not None \
@@ -252,10 +261,18 @@ def judge(plan: QueryPlan, scenario: Scenario, rows: Sequence[tuple[Any, ...]] |
     if failure is not None:
         return ScenarioResult(passed=False, check="sqlstate", sqlstate=failure.sqlstate,
                               error=failure.message, **common)  # type: ignore[arg-type]
-    actual = plan.kit.normalise(list(rows or ()))
+    actual = plan.kit.normalise(rows if rows is not None else Rows())
+    compare = getattr(expected, "compare", None)
+    if compare is not None:  # expected rows (a query without a profile)
+        comparison = compare(actual)
+        diff, problems = comparison.diff, comparison.problems
+        check: Check = "shape" if problems else ("rows" if diff else "passed")
+        return ScenarioResult(passed=check == "passed", check=check, actual=actual, diff=diff,
+                              problems=problems, rows=tuple(actual), comparison=comparison,
+                              actual_cells={}, **common)  # type: ignore[arg-type]
     diff = tuple(expected.differences(actual))
     problems = tuple(getattr(actual, "problems", ()))
-    check: Check = "shape" if problems else ("counts" if diff else "passed")
+    check = "shape" if problems else ("counts" if diff else "passed")
     return ScenarioResult(passed=check == "passed", check=check, actual=actual, diff=diff,
                           problems=problems, rows=tuple(rows or ()),
                           actual_cells=plan.kit.cells(actual),

@@ -219,6 +219,8 @@ def parameter_families(plan: QueryPlan) -> dict[int, str]:
     from convguard.profiles import resolve_role
 
     families: dict[int, str] = {}
+    if plan.kit.profile is None:
+        return families  # a query without a profile: no roles, no kinds
     for placeholder in plan.query.placeholders:
         try:
             role = resolve_role(plan.kit.profile, placeholder.expression, plan.params)
@@ -545,15 +547,22 @@ def run_mutation(planned: Sequence[PlannedQuery], workbench: Workbench, *,
     for subject in subjects:
         _run_static(subject)
     _run_scenarios(subjects, workbench, exhaustive=exhaustive)
-    if _run_relations_on_scenarios(subjects, workbench, warnings=warnings):
+    # Generated datasets and metamorphic relations come from a profile (its data generator and
+    # its relations); a query without one is judged by its scenarios and the static rules.
+    profiled = [subject for subject in subjects if subject.plan.kit.profile is not None]
+    notes = [f"{subject.plan.label}: no profile, so no generated datasets or metamorphic "
+             "relations (they need a profile's data generator); its scenarios and the static "
+             "rules judge its mutants" for subject in subjects if subject.plan.kit.profile is None]
+    if profiled and _run_relations_on_scenarios(profiled, workbench, warnings=warnings):
         checks.append("metamorphic relations on the scenarios")
-    if _run_generated(subjects, workbench, examples=examples, seed=seed,
-                      failures_dir=failures_dir, warnings=warnings):
+    if profiled and _run_generated(profiled, workbench, examples=examples, seed=seed,
+                                   failures_dir=failures_dir, warnings=warnings):
         checks.append(f"generated datasets ({examples}, seed {seed})")
     sources = relation_sources(examples)
-    if _run_relations(subjects, workbench, sources=sources, seed=seed,
-                      failures_dir=failures_dir, warnings=warnings):
+    if profiled and _run_relations(profiled, workbench, sources=sources, seed=seed,
+                                   failures_dir=failures_dir, warnings=warnings):
         checks.append(f"metamorphic relations on {sources} generated sources")
+    warnings.extend(notes)
     outcomes = []
     recorded: set[str] = set()
     for subject in subjects:

@@ -88,6 +88,9 @@ class GeneratedChecks:
         for plan in unique.values():
             if plan.location + plan.driver in failing:
                 self.skipped.append(f"{plan.location}: fails its scenarios")
+            elif plan.kit.profile is None:
+                self.skipped.append(f"{plan.location}: no profile (generated datasets and "
+                                    "relations need a profile's data generator)")
             elif plan.kit.profile.name not in GENERATORS:
                 self.skipped.append(f"{plan.location}: profile {plan.kit.profile.name!r} has no "
                                     "dataset strategies")

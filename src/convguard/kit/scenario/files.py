@@ -7,8 +7,10 @@ columns, NOT NULL columns left out, repeated ids, dangling references, bad times
 expected keys - and names the file, the line and what to do.
 
 YAML is read with a safe loader that does NOT turn unquoted timestamps into ``datetime`` values
-(PyYAML's implicit resolver would drop the ``Z`` and the milliseconds' meaning); every timestamp is
-parsed here, as UTC, to a naive ``datetime`` (``timestamp without time zone`` holds UTC, as Prisma
+(PyYAML's implicit resolver would drop the ``Z`` and the milliseconds' meaning): they stay text,
+marked as written unquoted (:class:`~convguard.kit.scenario.rows.DateText`, also ``!date "..."``), which
+a query without a profile binds as a JavaScript ``Date``. Every timestamp of a row is parsed here,
+as UTC, to a naive ``datetime`` (``timestamp without time zone`` holds UTC, as Prisma
 stores it). Literal schema defaults (``'sms'``) are filled in so an oracle sees what the database
 will hold; function defaults (``CURRENT_TIMESTAMP``) are left to the database.
 
@@ -47,9 +49,10 @@ from typing import Any
 from convguard._dataset import Dataset, parse_timestamp
 from convguard._errors import ConvguardError, ScenarioError
 from convguard._schema import Column, Schema, Table
+from convguard.kit.scenario.rows import DateText, ExpectedRows, read_expected_value
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
-TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "expected")
+TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "ordered", "expected")
 
 #: A path inside the document: keys and list indexes, e.g. ``("tables", "Lead", 0, "id")``.
 DocPath = tuple[Any, ...]
@@ -67,14 +70,24 @@ class ScenarioContract:
     check_params: Callable[[Mapping[str, Any]], object] | None = None
     expected_rows: tuple[str, ...] = ()
     expected_fields: tuple[str, ...] = ()
+    #: ``expected`` lists result rows (column -> value) instead of counts per key, and
+    #: ``ordered`` may say their order matters (a query without a profile).
+    expected_as_rows: bool = False
+    #: ``params`` may name nothing but ``role_names``, even when there are none.
+    strict_params: bool = False
+    #: ``(table, column)`` the query reads: a NOT NULL column without a default that a row leaves
+    #: out gets a placeholder value when the query never reads it (None: never).
+    read_columns: frozenset[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True)
 class Scenario:
     """One loaded, validated scenario.
 
-    ``expected`` is None when the profile oracle decides; ``lines`` maps document paths to their
-    1-based line in the file (for reports that point at a row or an expected count).
+    ``expected`` is None when the profile oracle decides, counts per key for a profile, or
+    :class:`~convguard.kit.scenario.rows.ExpectedRows` for a query without one; ``lines`` maps
+    document paths to their 1-based line in the file (for reports that point at a row or an
+    expected count).
     """
 
     name: str
@@ -82,7 +95,7 @@ class Scenario:
     path: str
     params: Mapping[str, Any]
     dataset: Dataset
-    expected: Mapping[str, Mapping[str, int]] | None
+    expected: Any
     lines: Mapping[DocPath, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line_of(self, *doc_path: Any) -> int | None:
@@ -103,12 +116,13 @@ def _yaml_loader() -> type:
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class ScenarioLoader(base):  # type: ignore[misc, valid-type]
-        """SafeLoader without the implicit timestamp resolver (timestamps stay text)."""
+        """SafeLoader whose timestamps stay text, marked as written unquoted (DateText)."""
 
-    ScenarioLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in base.yaml_implicit_resolvers.items()
-    }
+    def date_text(loader: Any, node: Any) -> DateText:
+        return DateText(loader.construct_scalar(node))
+
+    ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", date_text)
+    ScenarioLoader.add_constructor("!date", date_text)
     return ScenarioLoader
 
 
@@ -417,6 +431,87 @@ def literal_default(default: str | None) -> tuple[bool, Any]:
     return False, None
 
 
+def _digest(*parts: object) -> bytes:
+    import hashlib
+
+    return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8")).digest()
+
+
+def _encode(digest: bytes, alphabet: str, length: int) -> str:
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(length):
+        number, remainder = divmod(number, len(alphabet))
+        chars.append(alphabet[remainder])
+    return "".join(chars)
+
+
+def client_generated(kind: str, table: str, column: str, index: int) -> str:
+    """The value Prisma Client would generate for ``@default(kind())``, made deterministic (the
+    same scenario seeds the same ids on every run, so a failure repeats).
+
+    Example:
+        >>> client_generated("uuid", "Order", "id", 0)
+        'c7827ce1-dcfb-42cf-b281-c72bdea719b9'
+        >>> len(client_generated("cuid", "Order", "id", 0)), client_generated("cuid", "T", "id", 1)[0]
+        (25, 'c')
+    """
+    import uuid
+
+    digest = _digest("convguard", table, column, index)
+    if kind == "uuid":
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+    if kind == "cuid":  # cuid v1: "c" and 24 lower-case base-36 characters
+        return "c" + _encode(digest, "0123456789abcdefghijklmnopqrstuvwxyz", 24)
+    if kind == "nanoid":
+        return _encode(digest, "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                       21)
+    if kind == "ulid":
+        return _encode(digest, "0123456789ABCDEFGHJKMNPQRSTVWXYZ", 26)
+    raise ValueError(f"unknown client-generated default {kind}()")
+
+
+def placeholder_value(schema: Schema, column: Column, table: str, index: int) -> Any:
+    """A deterministic value of ``column``'s type for a NOT NULL column the query never reads
+    (distinct per row, so a unique column stays unique). Raises ``_Problem`` for a type it cannot
+    invent.
+
+    Example:
+        >>> from convguard._schema import Column, Schema
+        >>> [placeholder_value(Schema(()), Column("c", t, nullable=False), "T", 1)
+        ...  for t in ("text", "integer", "boolean", "timestamp(3)", "jsonb")]
+        ['T.c 2', 2, False, datetime.datetime(2000, 1, 1, 0, 0, 1), {}]
+    """
+    import uuid
+    from datetime import datetime, timedelta
+
+    family = column_family(schema, column)
+    base = _PRECISION.sub("", column.type.lower()).strip()
+    if base == "uuid":
+        return str(uuid.UUID(bytes=_digest("placeholder", table, column.name, index)[:16],
+                             version=4))
+    if family == "text":
+        return f"{table}.{column.name} {index + 1}"
+    if family in ("integer", "number"):
+        return index + 1
+    if family == "boolean":
+        return False
+    if family == "timestamp":
+        return datetime(2000, 1, 1) + timedelta(seconds=index)
+    if family == "timestamptz":
+        return datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=index)
+    if family == "date":
+        return date(2000, 1, 1) + timedelta(days=index)
+    if family == "enum":
+        return schema.enum(column.type).values[0]  # type: ignore[union-attr]
+    if family == "json":
+        return {}
+    if family == "array":
+        return []
+    raise _Problem(f"convguard cannot invent a placeholder of type {column.type}",
+                   f"give {column.name} a value")
+
+
 def _precision_of(column: Column) -> int:
     match = _PRECISION.search(column.type)
     return int(match.group(1)) if match else 6
@@ -497,10 +592,12 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 class _Validator:
-    def __init__(self, path: str, lines: Mapping[DocPath, int], schema: Schema) -> None:
+    def __init__(self, path: str, lines: Mapping[DocPath, int], schema: Schema,
+                 contract: ScenarioContract | None = None) -> None:
         self.path = path
         self.lines = lines
         self.schema = schema
+        self.contract = contract or ScenarioContract()
 
     def line(self, *doc_path: Any) -> int | None:
         path = tuple(doc_path)
@@ -555,7 +652,10 @@ class _Validator:
             if column.name in result:
                 continue
             is_literal, default = literal_default(column.default)
-            if is_literal:
+            if column.client_default is not None:
+                result[column.name] = client_generated(column.client_default, table.name,
+                                                       column.name, index)
+            elif is_literal:
                 result[column.name] = default
             elif column.default is not None:
                 continue  # a function default: the database fills it in
@@ -563,6 +663,29 @@ class _Validator:
                 result[column.name] = None
             else:
                 missing.append(column.name)
+        read = self.contract.read_columns
+        if missing and read is not None:
+            for name in missing:
+                column = table.column(name)
+                if column.references is not None:
+                    target_table, target_column = column.references
+                    raise self.error(
+                        f"table \"{table.name}\": row {index + 1} leaves out NOT NULL column "
+                        f"{name}, a reference to \"{target_table}\"", *where,
+                        hint=f"give {name} the {target_column} of a {target_table} row")
+                if (table.name, name) in read:
+                    raise self.error(
+                        f"table \"{table.name}\": row {index + 1} leaves out NOT NULL column "
+                        f"{name}, which has no default and which the query reads", *where,
+                        hint=f"give {name} a value (only columns the query never reads get a "
+                             "placeholder)")
+                try:
+                    result[name] = placeholder_value(self.schema, column, table.name, index)
+                except _Problem as problem:
+                    raise self.error(f"table \"{table.name}\": row {index + 1} leaves out NOT "
+                                     f"NULL column {name}: {problem.message}", *where,
+                                     hint=problem.hint) from None
+            missing = []
         if missing:
             names = ", ".join(missing)
             raise self.error(f"table \"{table.name}\": row {index + 1} leaves out NOT NULL "
@@ -606,6 +729,22 @@ class _Validator:
                             "tables", table_name, index, column.name,
                             hint=f"add a {target_table} row with {target_column}: {reference}")
 
+    def expected_rows(self, expected: Any, ordered: Any) -> ExpectedRows:
+        if not isinstance(expected, list):
+            raise self.error("expected lists the rows the query returns (column -> value)",
+                             "expected", hint="write expected:\\n  - {customer: Acme, total: 10}"
+                             "\\n(or expected: [] for no row)")
+        if not isinstance(ordered, bool):
+            raise self.error(f"ordered must be true or false, not {ordered!r}", "ordered")
+        rows = []
+        for index, row in enumerate(expected):
+            if not isinstance(row, Mapping) or not row:
+                raise self.error(f"expected row {index + 1} is not a mapping of column -> value",
+                                 "expected", index, hint="write - {column: value, ...}")
+            rows.append({str(column): read_expected_value(value) for column, value in row.items()})
+        return ExpectedRows(tuple(rows), ordered,
+                            tuple(self.line("expected", index) for index in range(len(rows))))
+
     def expected(self, expected: Any, contract: ScenarioContract) -> dict[str, dict[str, int]]:
         if not isinstance(expected, Mapping):
             raise self.error("expected must map a result key to counts", "expected",
@@ -638,11 +777,12 @@ class _Validator:
         if not isinstance(params, Mapping):
             raise self.error("params must map role names to values", "params",
                              hint="write params:\\n  to: 2026-02-01T00:00:00Z")
-        if contract.role_names:
+        if contract.role_names or contract.strict_params:
             for name in params:
                 if name not in contract.role_names:
                     raise self.error(f"unknown parameter {name!r}", "params", name,
-                                     hint=_suggest(str(name), contract.role_names))
+                                     hint=_suggest(str(name), contract.role_names)
+                                     if contract.role_names else "the query has no parameters")
         if contract.check_params is not None:
             try:
                 contract.check_params(params)
@@ -659,7 +799,7 @@ def parse_scenario(text: str, *, path: str, schema: Schema,
     """Validate one scenario document's text into a :class:`Scenario` (see the module example)."""
     contract = contract or ScenarioContract()
     data, lines = read_document(text, path=path)
-    check = _Validator(path, lines, schema)
+    check = _Validator(path, lines, schema, contract)
     if not isinstance(data, Mapping):
         raise check.error("a scenario file holds one mapping (name, params, tables, expected)",
                           hint="see DESIGN.md, Scenario files")
@@ -676,8 +816,19 @@ def parse_scenario(text: str, *, path: str, schema: Schema,
     if "tables" not in data:
         raise check.error("the scenario has no tables", hint="add tables: with rows per table")
     tables = check.rows(data["tables"])
-    expected = check.expected(data["expected"], contract) if data.get("expected") is not None \
-        else None
+    expected: Any
+    if contract.expected_as_rows:
+        if data.get("expected") is None:
+            raise check.error("the scenario has no expected rows; a query without a profile has "
+                              "no oracle to decide", hint="add expected: with the rows the query "
+                              "returns (expected: [] for no row)")
+        expected = check.expected_rows(data["expected"], data.get("ordered", False))
+    else:
+        if "ordered" in data:
+            raise check.error("ordered applies to expected rows of a query without a profile",
+                              "ordered", hint="remove it: a profile compares its own result")
+        expected = check.expected(data["expected"], contract) \
+            if data.get("expected") is not None else None
     params = check.params(data.get("params"), contract)
     return Scenario(name=name.strip(), description=description.strip(), path=path,
                     params=params, dataset=Dataset(tables), expected=expected, lines=lines)
