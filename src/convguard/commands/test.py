@@ -345,10 +345,14 @@ def run_test_command(args: Any, out: TextIO) -> int:
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
         generated = None
-        if (getattr(args, "examples", 0) or 0) > 0:  # generated datasets and relations
+        examples = getattr(args, "examples", 0) or 0
+        # Generated datasets and relations come from a profile's data generator and oracle.
+        profiled = [item.plan for item in planned if item.plan.kit.profile is not None]
+        generic = len(planned) - len(profiled)
+        if examples > 0 and profiled:
             from convguard.kit.property.checks import GeneratedChecks
 
-            generated = GeneratedChecks([item.plan for item in planned], examples=args.examples,
+            generated = GeneratedChecks(profiled, examples=examples,
                                         seed=getattr(args, "seed", 0) or 0)
         results = run_plans(planned, provider=provider, dsn=dsn, after=generated)
     except ConvguardError as error:
@@ -369,6 +373,10 @@ def run_test_command(args: Any, out: TextIO) -> int:
                               verbose=bool(getattr(args, "verbose", False))))
         if generated:
             out.write(generated.format_text())
+        if examples > 0 and generic:
+            out.write(f"note: no generated datasets or metamorphic relations for the {generic} "
+                      f"quer{'y' if generic == 1 else 'ies'} without a profile (they need a "
+                      "profile's data generator and oracle)\n")
     passed = all(result.passed for result in results) and (not generated or generated.passed)
     return 0 if passed else 1
 

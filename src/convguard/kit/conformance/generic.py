@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,10 +140,13 @@ def check_scenario_params(parameters: Sequence[QueryParameter], query_label: str
     def check(params: Mapping[str, Any]) -> None:
         for parameter in parameters:
             if parameter.name not in params:
+                close = difflib.get_close_matches(parameter.name, [str(n) for n in params], n=1)
                 raise ScenarioError(
                     f"parameter {parameter.name!r} is not given (the query {query_label} "
                     f"interpolates ${{{parameter.expression}}} at {parameter.location})",
-                    hint=f"add {parameter.name}: <value> under params (every parameter must be "
+                    hint=(f"params has {close[0]!r}: did you mean {parameter.name!r}? " if close
+                          else "") +
+                         f"add {parameter.name}: <value> under params (every parameter must be "
                          "given; [query.params] in the configuration may rename it)")
             value = params[parameter.name]
             if parameter.is_list and not isinstance(value, list):
@@ -195,11 +199,11 @@ def generic_kit(query: ExtractedQuery, schema: Schema, renames: Mapping[str, str
         profile=None,
         schema=lambda: schema,
         contract=ScenarioContract(
-            role_names=tuple(p.name for p in parameters),
+            # Names the query does not use are allowed (a scenario may outlive a filter); a
+            # misspelt one shows up as a parameter not given, with the close match in the hint.
             check_params=check_scenario_params(parameters, query.label),
             expected_as_rows=True,
             read_columns=read_columns,
-            strict_params=True,
         ),
         role_values=role_values,
         normalise=lambda rows: rows,

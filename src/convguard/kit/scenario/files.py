@@ -73,8 +73,6 @@ class ScenarioContract:
     #: ``expected`` lists result rows (column -> value) instead of counts per key, and
     #: ``ordered`` may say their order matters (a query without a profile).
     expected_as_rows: bool = False
-    #: ``params`` may name nothing but ``role_names``, even when there are none.
-    strict_params: bool = False
     #: ``(table, column)`` the query reads: a NOT NULL column without a default that a row leaves
     #: out gets a placeholder value when the query never reads it (None: never).
     read_columns: frozenset[tuple[str, str]] | None = None
@@ -777,12 +775,11 @@ class _Validator:
         if not isinstance(params, Mapping):
             raise self.error("params must map role names to values", "params",
                              hint="write params:\\n  to: 2026-02-01T00:00:00Z")
-        if contract.role_names or contract.strict_params:
+        if contract.role_names:
             for name in params:
                 if name not in contract.role_names:
                     raise self.error(f"unknown parameter {name!r}", "params", name,
-                                     hint=_suggest(str(name), contract.role_names)
-                                     if contract.role_names else "the query has no parameters")
+                                     hint=_suggest(str(name), contract.role_names))
         if contract.check_params is not None:
             try:
                 contract.check_params(params)
