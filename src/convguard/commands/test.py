@@ -222,7 +222,7 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
     if query is not None and query.scenarios:
         return _configured_sources(config, query.scenarios, query.line_of("scenarios"))
     if config.scenarios:
-        return tuple(display_path(config.resolve(s)) for s in config.scenarios)
+        return _configured_sources(config, config.scenarios, config.line_of("scenarios"))
     kit = _profile_of(target)
     builtin = kit.builtin_scenarios if kit is not None else None
     if builtin is not None:
@@ -268,7 +268,9 @@ def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = Non
                 query=query, schema=schema,
                 kit=kit if kit is not None else generic_plan_kit(
                     query, schema, dict(qc.params) if qc else {}),
-                driver=driver or target.config.driver,
+                driver=driver_for_query(
+                    driver or (qc.driver if qc and qc.driver else None) or target.config.driver,
+                    query),
                 client_time_zone=target.config.client_time_zone,
                 params=dict(qc.params) if qc else {},
                 statement_timeout=statement_timeout_for(query, extraction),

@@ -396,7 +396,7 @@ def test_a_failing_query_is_named_with_its_file_line_and_size(
     sql = (ROOT / "fixtures" / "queries" / "booking_conversion.sql").read_text()
     path = tmp_path / "broken.sql"
     path.write_text(sql.replace("WHERE ", f"WHERE {condition} AND ", 1))
-    planned = plan_queries([str(path)], scenarios=["(unused)"])
+    planned = plan_queries([str(path)], scenarios=["(unused)"], profile="booking-conversion")
     with pytest.raises(ConvguardError) as error:
         run_bench([planned[0].plan], bench.server, [5], advise_indexes=False)
     assert error.value.path == str(path) and error.value.line == planned[0].plan.query.span \
