@@ -123,6 +123,15 @@ CASES = {
     "row-text-with-nul": Case(
         {"sc/nul.yaml": scenario('{to: "2026-02-01"}', '  Lead: [{id: "l\\0", clientId: c1}]\n')},
         _test_argv(), 2, ("sc/nul.yaml:5: table \"Lead\": id: 'l\\x00' holds a NUL character",)),
+    "yaml-integer-of-5000-digits": Case(
+        {"sc/int.yaml": scenario('{to: "2026-02-01", attribution_window_days: ' + "1" * 5000 + "}")},
+        _test_argv(), 2, ("sc/int.yaml:2: an integer of 5000 characters",)),
+    "yaml-binary-integer-of-20000-bits": Case(
+        {"sc/int.yaml": scenario('{to: "2026-02-01"}', "  Lead: [{id: 0b" + "1" * 20000 + "}]\n")},
+        _test_argv(), 2, ("sc/int.yaml:5: an integer of 20002 characters",)),
+    "json-integer-of-5000-digits": Case(
+        {"sc/int.json": '{"name": "n", "tables": {}, "x": ' + "1" * 5000 + "}"}, _test_argv(), 2,
+        ("sc/int.json:1: an integer of 5000 characters",)),
     "scenario-without-params": Case(
         {"sc/noparams.yaml": "name: n\ntables: {Client: [{id: c1}]}\n"}, _test_argv(), 2,
         ("sc/noparams.yaml:1: params.to is required",)),
@@ -160,6 +169,12 @@ CASES = {
     "config-unknown-provider": Case(
         {}, ("test", "--examples", "0"), 2, ("convguard.toml:1: provider must be one of",),
         config='provider = "nope"\n' + CONFIG),
+    "config-integer-of-5000-digits": Case(
+        {}, ("check", "q.sql"), 2, ("convguard.toml:2: invalid TOML: an integer of thousands",),
+        config="# digits\ntags = [" + "1" * 5000 + "]\n"),
+    "config-hex-integer-of-12000-bits": Case(
+        {}, ("check", "q.sql"), 2, ("convguard.toml:1: an integer of 12000 bits",),
+        config="schema = 0x" + "f" * 3000 + "\n"),
     "config-query-not-a-table": Case(
         {}, ("check", "q.sql"), 2, ("convguard.toml:1: query must be an array of tables",),
         config="query = 5\n"),

@@ -41,11 +41,13 @@ YAML_TOKENS = ["&a ", "*a", "<<: *a", "!!binary ", "!!timestamp ", "!!set ", "!!
                "!!float ", ".nan", ".inf", "-.inf", "1e400", "~", "null", "---\n", "...\n", "? ",
                ": ", "- ", "[", "]", "{", "}", ",", "\t", "\n", "  ", "'", '"', "#", "%YAML 1.1\n",
                "0001-01-01T00:00:00Z", "9999-12-31T23:00:00-05:00", "2026-02-30", "\x00", "\ufeff",
-               "[" * 70, "é", "\\u0000", "true", "-1", "99999999999999999999", "\r"]
+               "[" * 70, "é", "\\u0000", "true", "-1", "99999999999999999999", "\r",
+               "1" * 4400, "0b" + "1" * 400, "0x" + "f" * 200]
 TOML_TOKENS = ["=", "[", "]", "[[query]]\n", "[query.params]\n", "[tool]\n", "\"", "'", "'''",
                '"""', "\n", "5", "nan", "inf", "1979-05-27T07:32:00Z", "{", "}", ",", "#", "\x00",
                "\ufeff", "\xff", "true", "[" * 60, "CG99", "ALL", "schema = 5\n", "driver = 1\n",
-               "provider = \"x\"\n", "client_time_zone = \"Mars/Base\"\n", "query = 5\n"]
+               "provider = \"x\"\n", "client_time_zone = \"Mars/Base\"\n", "query = 5\n",
+               "1" * 5000, "0x" + "f" * 3000]
 SCENARIO_KEYS = ["name", "description", "params", "tables", "expected"]
 PARAM_KEYS = ["to", "from", "client_ids", "attribution_window_days", "maturity_buffer_days",
               "maturity_cutoff", "window"]

@@ -276,6 +276,28 @@ def _toml_error_line(error: tomllib.TOMLDecodeError) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _first_huge_integer(value: Any) -> int | None:
+    """The first integer beyond TOML's 64 bits in a parsed document (None if there is none)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and item.bit_length() > 64:
+            return item
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _long_number_line(text: str, digits: int = 4000) -> int | None:
+    """The line of the first run of ``digits`` or more digit characters."""
+    match = re.search(r"[0-9a-fA-F_]{%d,}" % digits, text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def load_config_file(path: str) -> Config | None:
     """Read one configuration file; None for a ``pyproject.toml`` without ``[tool.convguard]``."""
     from convguard._files import CONFIG_MAX_BYTES, read_text
@@ -286,10 +308,18 @@ def load_config_file(path: str) -> Config | None:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"invalid TOML: {error}", path=path, line=_toml_error_line(error),
                           hint="fix the TOML syntax") from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise ConfigError("invalid TOML: an integer of thousands of digits", path=path,
+                          line=_long_number_line(text), hint="TOML integers are 64-bit") \
+            from None
     except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
         raise ConfigError("the configuration nests arrays or tables too deeply", path=path,
                           hint="a configuration is a few flat keys and [[query]] tables") \
             from None
+    too_large = _first_huge_integer(data)
+    if too_large is not None:  # hex, octal and binary literals escape Python's digit limit
+        raise ConfigError(f"an integer of {too_large.bit_length()} bits; TOML integers are "
+                          "64-bit", path=path, line=_long_number_line(text, 17))
     table: tuple[object, ...] = ()
     if os.path.basename(path) == "pyproject.toml":
         lines = None

@@ -139,6 +139,9 @@ MAX_DEPTH = 64
 #: YAML aliases (``*name``) a scenario may use, and the nodes they may add by expansion. A
 #: kilobyte of nested aliases otherwise expands to billions of nodes (an "alias bomb").
 MAX_ALIAS_USES = 100
+#: Longest integer literal read (a count or day number has a few digits; text is quoted).
+MAX_INTEGER_CHARS = 100
+_INT_TAG = "tag:yaml.org,2002:int"
 MAX_ALIAS_NODES = 10_000
 
 
@@ -192,6 +195,12 @@ def check_node_graph(root: Any, *, path: str) -> None:
                 stack.append((value_node, depth + 1))
         elif isinstance(node, sequence):
             stack.extend((child, depth + 1) for child in node.value)
+        elif node.tag == _INT_TAG and len(node.value) > MAX_INTEGER_CHARS:
+            # Python refuses to convert (or print) integers of thousands of digits.
+            raise ScenarioError(f"an integer of {len(node.value)} characters", path=path,
+                                line=node.start_mark.line + 1,
+                                hint="no count, id or day number needs that many digits; quote "
+                                     "it if it is text")
     if shared:
         _check_aliases(root, path=path)
 
@@ -352,8 +361,14 @@ def _read_json(text: str, *, path: str) -> Any:
         raise ScenarioError(f"the document nests deeper than {MAX_DEPTH} levels", path=path,
                             line=line, hint="a scenario is name, params, tables of rows and "
                                             "expected counts: flatten the nesting")
+    def bounded_int(literal: str) -> int:
+        if len(literal) > MAX_INTEGER_CHARS:
+            raise ScenarioError(f"an integer of {len(literal)} digits", path=path,
+                                hint="no count, id or day number needs that many digits")
+        return int(literal)
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=bounded_int)
     except json.JSONDecodeError as error:
         raise ScenarioError(f"invalid JSON: {error.msg}", path=path, line=error.lineno,
                             hint="fix the JSON syntax") from None
