@@ -189,3 +189,37 @@ def test_select_and_ignore_from_config() -> None:
     assert codes(sql) == ["CG003", "CG104"]
     assert codes(sql, select=("CG1",)) == ["CG104"]
     assert codes(sql, ignore=("CG104",)) == ["CG003"]
+
+
+# -- CG103 on a spliced SET ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    'tx.$executeRawUnsafe("SET LOCAL statement_timeout = " + ms)',
+    "tx.$executeRawUnsafe(`SET LOCAL statement_timeout = ${ms}`)",
+    "tx.$executeRawUnsafe('SET LOCAL statement_timeout TO ' + String(ms))",
+])
+def test_unsafe_set_names_set_config_never_a_tagged_set(call: str) -> None:
+    """The app's own fix for a 42601 (a SET with a bound parameter) must not be undone."""
+    text = f"export async function f(tx: any, ms: number) {{\n  await {call};\n}}\n"
+    [diagnostic] = check(text, "ts")
+    assert diagnostic.code == "CG103"
+    assert diagnostic.fix == ("tx.$executeRaw`SELECT set_config('statement_timeout', "
+                              "${String(ms)}, true)` (the value is a bound parameter; a "
+                              "tagged-template SET fails: PostgreSQL takes no parameter in SET, "
+                              "42601)")
+    tagged = diagnostic.fix.split("`")[1]
+    assert not tagged.upper().startswith("SET")
+    # the fix is clean under convguard itself
+    fixed = f"export async function f(tx: any, ms: number) {{\n  await {diagnostic.fix.split(' (')[0]};\n}}\n"
+    assert check(fixed, "ts") == []
+
+
+def test_unsafe_session_set_is_not_local() -> None:
+    text = ("export async function f(prisma: any, zone: string) {\n"
+            "  await prisma.$executeRawUnsafe(`SET TIME ZONE '${zone}'`);\n}\n")
+    [diagnostic] = check(text, "ts")
+    assert diagnostic.code == "CG103" and "set_config" not in (diagnostic.fix or "")
+    text = ("export async function f(prisma: any, path: string) {\n"
+            "  await prisma.$executeRawUnsafe('SET search_path = ' + path);\n}\n")
+    [diagnostic] = check(text, "ts")
+    assert "set_config('search_path', ${String(path)}, false)" in (diagnostic.fix or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,39 @@ def unsafe_raw_sql(extraction: ExtractionResult, context: RuleContext) -> Iterat
         argument = " ".join(call.argument_text.split())
         if len(argument) > 50:
             argument = argument[:49] + "…"
+        fix = _set_config_fix(call.callee, call.argument_text) or (
+            "use a tagged template ($queryRaw`...${value}...` or Prisma.sql) so values are bound "
+            "parameters")
         yield Finding(0, 0, f"{call.callee}({argument}) builds SQL from values: they are spliced "
-                      "into the SQL text, not bound as parameters",
-                      "use a tagged template ($queryRaw`...${value}...` or Prisma.sql) so values "
-                      "are bound parameters", host_span=call.span)
+                      "into the SQL text, not bound as parameters", fix, host_span=call.span)
+
+
+_SET = re.compile(r"""^\s*[`'"]\s*SET\s+(?:(LOCAL|SESSION)\s+)?([A-Za-z_][\w.]*)\s*(?:=|\bTO\b)""",
+                  re.IGNORECASE)
+_INTERPOLATION = re.compile(r"\$\{(.+?)\}")
+_CONCATENATED = re.compile(r"""[`'"]\s*\+\s*(.+?)\s*(?:\+\s*[`'"].*)?$""", re.DOTALL)
+
+
+def _set_config_fix(callee: str, argument: str) -> str | None:
+    """For a spliced ``SET [LOCAL] name = value``: the bound form that works, ``set_config``.
+
+    A tagged-template ``SET ... = ${value}`` is no fix: PostgreSQL takes no parameter in ``SET``
+    (42601, see CG105).
+
+    Example:
+        >>> _set_config_fix("tx.$executeRawUnsafe", '"SET LOCAL statement_timeout = " + ms')
+        "tx.$executeRaw`SELECT set_config('statement_timeout', ${String(ms)}, true)` (the value is a bound parameter; a tagged-template SET fails: PostgreSQL takes no parameter in SET, 42601)"
+    """
+    match = _SET.match(argument)
+    if match is None:
+        return None
+    local = "true" if (match.group(1) or "").upper() == "LOCAL" else "false"
+    rest = argument[match.end():]
+    value = _INTERPOLATION.search(rest) or _CONCATENATED.search(rest)
+    expression = value.group(1).strip() if value else "value"
+    if not expression.startswith("String("):
+        expression = f"String({expression})"
+    receiver = callee.rsplit(".", 1)[0] + "." if "." in callee else ""
+    return (f"{receiver}$executeRaw`SELECT set_config('{match.group(2)}', "
+            f"${{{expression}}}, {local})` (the value is a bound parameter; a "
+            "tagged-template SET fails: PostgreSQL takes no parameter in SET, 42601)")
