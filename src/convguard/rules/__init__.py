@@ -33,6 +33,7 @@ from convguard.rules._booking_outcome import (
 from convguard.rules._booking_range import range_not_half_open, range_not_on_send_time
 from convguard.rules._booking_timeout import missing_statement_timeout
 from convguard.rules._engine import UNUSED_SUPPRESSION, invalid_sql, unresolved_column
+from convguard.rules._nul_character import nul_character_in_sql
 from convguard.rules._parameter_places import (
     indeterminate_parameter_type,
     parameter_in_utility_statement,
@@ -49,6 +50,7 @@ RULES: dict[str, Rule] = {
         UNUSED_SUPPRESSION,
         unresolved_column,
         unmapped_interpolation,
+        nul_character_in_sql,
         interpolation_in_quotes,
         untyped_timestamp_parameter,
         unsafe_raw_sql,

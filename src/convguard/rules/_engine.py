@@ -40,6 +40,11 @@ def invalid_sql(query: ExtractedQuery, parsed: ParsedQuery, lineage: QueryLineag
     error = parsed.error
     if error is None:
         return
+    from convguard.rules._nul_character import nul_positions
+
+    nuls = nul_positions(query.sql, script=not query.path.lower().endswith(".sql"))
+    if nuls and (error.offset is None or error.offset >= nuls[0][0]):
+        return  # the NUL is the defect (CG005): what a parser makes of it after that is noise
     if error.offset is not None:
         start = error.offset
     elif "end of input" in error.message:
