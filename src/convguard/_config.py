@@ -39,6 +39,9 @@ class QueryConfig:
     params: Mapping[str, str] = field(default_factory=dict)
     scenarios: tuple[str, ...] = ()
     line: int | None = None
+    #: ``[query.options]``, as written; the query's profile types and checks it
+    #: (:meth:`convguard.profiles.Profile.parse_options`)
+    options: Mapping[str, Any] = field(default_factory=dict)
     #: this query's driver, over the configuration's ``driver``
     driver: str | None = None
     #: key -> the line that sets it (for errors found later, e.g. a scenarios folder missing)
@@ -62,7 +65,6 @@ class Config:
     client_time_zone: str = "UTC"
     tags: tuple[str, ...] = ()
     timestamp_columns_forbidden: tuple[str, ...] = ("updatedAt",)
-    anchor_cte: str = "draft_send_time"
     schema: str | None = None
     provider: str = "embedded"
     scenarios: tuple[str, ...] = ()
@@ -90,10 +92,12 @@ class Config:
 
 
 _KNOWN_KEYS = {
-    "driver", "client_time_zone", "tags", "forbidden_time_columns", "anchor_cte", "schema",
+    "driver", "client_time_zone", "tags", "forbidden_time_columns", "schema",
     "provider", "scenarios", "select", "ignore", "query", "equivalent_mutants",
 }
-_QUERY_KEYS = {"path", "function", "profile", "params", "scenarios", "driver"}
+_QUERY_KEYS = {"path", "function", "profile", "params", "scenarios", "driver", "options"}
+#: Keys that moved into a profile's ``[query.options]``: key -> the profile that takes it.
+_MOVED_TO_OPTIONS = {"anchor_cte": "booking-conversion"}
 #: Where a conformance server comes from (== the kit's provider registry; a test keeps them equal).
 PROVIDERS = ("embedded", "system", "url", "docker")
 
@@ -105,6 +109,7 @@ class _Checker:
         from convguard._toml_lines import TomlLines
 
         self.source = source
+        self.root: str | None = None  # the configuration's folder (profile references)
         self.lines = TomlLines(text)
         self.table = table
 
@@ -177,29 +182,44 @@ class _Checker:
             raise self.error("every [[query]] needs a path = \"...\"", "path", *where)
         function = self.string(entry, "function", None, *where)
         profile = self.string(entry, "profile", None, *where)
+        known = None
         if profile is not None:
-            from convguard.profiles import PROFILES
+            from convguard.profiles import get_profile
 
-            if profile not in PROFILES:
-                raise self.error(f"unknown profile {profile!r}", "profile", *where,
-                                 hint=f"known profiles: {', '.join(sorted(PROFILES))}")
+            try:
+                known = get_profile(profile, base=self.root)
+            except ConfigError as error:
+                raise self.error(error.message, "profile", *where, hint=error.hint) from None
         params = entry.get("params", {})
         if not isinstance(params, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
             raise self.error("[query.params] maps interpolation text to a role name (strings)",
                              "params", *where)
-        if profile is not None:
-            from convguard.profiles import PROFILES
-
-            known = PROFILES[profile]
+        if known is not None:
             for expression, role in params.items():
                 if not known.has_role(role):
                     roles = ", ".join(r.name for r in known.roles)
                     raise self.error(f"[query.params] maps {expression!r} to unknown role "
                                      f"{role!r} of profile {profile!r}", expression,
                                      *where, "params", hint=f"use one of: {roles}")
+        options = entry.get("options", {})
+        if not isinstance(options, Mapping):
+            raise self.error("[query.options] must be a table of the profile's options",
+                             "options", *where)
+        if options and known is None:
+            raise self.error("[query.options] needs a profile = \"...\" to type them",
+                             "options", *where, hint="options belong to a profile")
+        if known is not None:
+            try:
+                known.parse_options(options)
+            except ConfigError as error:
+                key = next((k for k in options if repr(k) in error.message), "options")
+                raise self.error(error.message, key, *where,
+                                 *(("options",) if key != "options" else ()),
+                                 hint=error.hint) from None
         return QueryConfig(
             path=entry["path"], function=function, profile=profile, params=dict(params),
+            options=dict(options),
             scenarios=self.strings(entry, "scenarios", (), *where), line=line,
             driver=self.string(entry, "driver", None, *where, choices=DRIVERS),
             key_lines=self.key_lines(entry, *where),
@@ -211,7 +231,7 @@ class _Checker:
 
 
 def unknown_codes(codes: tuple[str, ...] | list[str], *, allow_all: bool = True) -> list[str]:
-    """The codes (or prefixes) that name no rule of the registry.
+    """The codes (or prefixes) that name no rule of convguard or of an installed profile.
 
     Example:
         >>> unknown_codes(["CG1", "CG104", "CG99", "ALL"])
@@ -219,10 +239,11 @@ def unknown_codes(codes: tuple[str, ...] | list[str], *, allow_all: bool = True)
     """
     if not codes:
         return []
-    from convguard.rules import RULES
+    from convguard.rules import all_rules
 
+    rules = all_rules()
     return [code for code in codes if not (allow_all and code == "ALL")
-            and not any(known.startswith(code) for known in RULES)]
+            and not any(known.startswith(code) for known in rules)]
 
 
 def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str = "",
@@ -233,6 +254,13 @@ def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str =
     in a ``pyproject.toml``): errors then name the line of the key at fault.
     """
     check = _Checker(source, text, table)
+    check.root = root
+    for key, profile in _MOVED_TO_OPTIONS.items():
+        if key in data:
+            raise check.error(
+                f"{key!r} is no longer a top-level key: it is an option of the {profile} profile",
+                key, hint=f"move it under each {profile} query: [query.options] {key} = "
+                          f"{data[key]!r}")
     unknown = sorted(str(key) for key in set(data) - _KNOWN_KEYS)
     if unknown:
         raise check.error(
@@ -259,7 +287,6 @@ def parse_config(data: Mapping[str, Any], *, source: str, root: str, text: str =
         client_time_zone=check.time_zone(data),
         tags=check.strings(data, "tags", ()),
         timestamp_columns_forbidden=check.strings(data, "forbidden_time_columns", ("updatedAt",)),
-        anchor_cte=check.string(data, "anchor_cte", "draft_send_time") or "draft_send_time",
         schema=check.string(data, "schema", None),
         provider=check.string(data, "provider", "embedded", choices=PROVIDERS) or "embedded",
         scenarios=check.strings(data, "scenarios", ()),

@@ -541,8 +541,9 @@ def command_extract(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def command_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from convguard.rules import RULES
+    from convguard.rules import all_rules
 
+    RULES = all_rules()  # noqa: N806 - convguard's rules and every installed profile's
     if args.code is None:
         rules = [RULES[code] for code in sorted(RULES)]
         if args.format == "json":
@@ -566,10 +567,27 @@ def command_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import json
 
         out.write(json.dumps({"code": rule.code, "name": rule.name, "summary": rule.summary,
-                              "doc": rule.doc}, indent=2, ensure_ascii=False) + "\n")
+                              "doc": rule.doc, **_profile_of_rule(rule)}, indent=2,
+                             ensure_ascii=False) + "\n")
     else:
         out.write(f"# {rule.name} ({rule.code})\n\n{rule.summary}\n\n{rule.doc.strip()}\n")
+        about = _profile_of_rule(rule)
+        if about:
+            line = f"\nProfile: {about['profile']}"
+            if about.get("semantics"):
+                line += f"; semantics: {about['semantics']}"
+            out.write(line + "\n")
     return 0
+
+
+def _profile_of_rule(rule: Any) -> dict[str, str]:
+    """The profile a rule belongs to, and the semantics document it checks against."""
+    if rule.profile in (None, "*"):
+        return {}
+    from convguard.profiles import get_profile
+
+    semantics = get_profile(rule.profile).semantics
+    return {"profile": rule.profile, **({"semantics": semantics} if semantics else {})}
 
 
 # ---------------------------------------------------------------------------------------------

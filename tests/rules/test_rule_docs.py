@@ -14,7 +14,9 @@ import pytest
 
 from convguard._check import check_source
 from convguard._config import Config, QueryConfig
-from convguard.rules import RULES, Rule
+from convguard.rules import Rule, all_rules
+
+RULES = all_rules()  # convguard's rules and every installed profile's
 
 HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 FENCE = re.compile(r"```(sql|ts)\n(.*?)```", re.DOTALL)

@@ -8,7 +8,7 @@ would make it faster.
 - No PATH: the configuration's booking-conversion queries, planned (bound) as ``convguard test``
   plans them.
 - ``--leads`` (default 100,000) or ``--sizes``: each size is seeded in its own throwaway
-  database (1 to 4 drafts per lead, ~2 messages per draft; see :mod:`convguard.kit.property.synthetic`).
+  database (1 to 4 drafts per lead, ~2 messages per draft; see :mod:`convguard.profiles.booking_conversion.synthetic`).
 - ``--history-days`` (default 365): how many days of sends the data spans; ``--window-days``
   (default 30): the query's range, the last days before ``to``. Their ratio is the share of the
   data the query must judge.
@@ -31,12 +31,11 @@ from convguard._errors import ConfigError, ConvguardError, InputError
 from convguard.kit.bench.benchmark import (
     DEFAULT_WINDOW_DAYS,
     MIN_GAIN_RATIO,
-    SUPPORTED_PROFILES,
     BenchResult,
     IndexAdvice,
     SizeResult,
 )
-from convguard.kit.property.synthetic import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
+from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 
 __all__ = ["DEFAULT_LEADS", "format_json", "format_text", "parse_sizes", "run_bench_command"]
 
@@ -86,11 +85,12 @@ def run_bench_command(args: Any, out: TextIO) -> int:
         plans = [item.plan for item in planned]
         if not getattr(args, "paths", None):
             plans = [plan for plan in plans if plan.kit.profile is not None
-                     and plan.kit.profile.name in SUPPORTED_PROFILES]
+                     and plan.kit.profile.synthetic is not None]
             if not plans:
                 raise ConfigError("no configured query has a profile bench can generate data for",
-                                  hint=f"declare a [[query]] with profile = "
-                                       f"\"{SUPPORTED_PROFILES[0]}\" or give PATH[::FUNCTION]")
+                                  hint="declare a [[query]] with a profile that has synthetic "
+                                       "data (e.g. \"booking-conversion\") or give "
+                                       "PATH[::FUNCTION]")
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
         history_days = _days(getattr(args, "history_days", None), DEFAULT_HISTORY_DAYS,

@@ -203,7 +203,7 @@ def _profile_of(target: Target) -> ProfileKit | None:
     """The profile kit of a declared ``profile``; None for a query without one (generic)."""
     name = target.query_config.profile if target.query_config else None
     name = name or target.profile
-    return profile_kit(name) if name else None
+    return profile_kit(name, base=target.config.root) if name else None
 
 
 def generic_plan_kit(query: ExtractedQuery, schema: Schema, renames: dict[str, str]) -> ProfileKit:

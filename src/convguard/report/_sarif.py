@@ -95,10 +95,10 @@ def _rule_descriptor(code: str, rule: Any, fallback_name: str) -> dict[str, Any]
 
 def _default_rules() -> Mapping[str, Any]:
     try:
-        from convguard.rules import RULES
+        from convguard.rules import all_rules
     except ImportError:  # the registry is optional for a report
         return {}
-    return RULES
+    return all_rules()
 
 
 def _region(diagnostic: Diagnostic) -> dict[str, int]:

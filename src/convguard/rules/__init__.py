@@ -1,37 +1,24 @@
 """The rule registry: every rule convguard knows, by code (codes are never reused).
 
-Generic rules (``CG0xx`` engine, ``CG1xx``) check every extracted query; profile rules (``CG2xx``,
-booking-conversion) check the queries a ``[[query]]`` entry binds to the profile. A rule's
-docstring is its documentation (``convguard rule CODE``).
+:data:`RULES` holds convguard's own rules: the engine's (``CG0xx``) and the generic ones
+(``CG1xx``), which check every extracted query. A profile brings its own rules (the
+booking-conversion profile's ``CG2xx``), which check the queries a ``[[query]]`` entry binds to it;
+:func:`all_rules` adds those of every installed profile. A rule's docstring is its documentation
+(``convguard rule CODE``).
 
 Example:
     >>> RULES["CG102"].name
     'untyped-timestamp-parameter'
     >>> sorted({rule.profile for rule in RULES.values()} - {None})
-    ['*', 'booking-conversion']
+    ['*']
+    >>> all_rules()["CG201"].profile
+    'booking-conversion'
 """
 
 from __future__ import annotations
 
 from convguard.rules._base import Binding, Finding, Rule, RuleContext
 from convguard.rules._binding import unmapped_interpolation
-from convguard.rules._booking_anchor import (
-    send_time_without_outbound_filter,
-    wrong_send_time_anchor,
-)
-from convguard.rules._booking_count import count_not_distinct_leads
-from convguard.rules._booking_filters import (
-    missing_disposition_filter,
-    missing_email_auto_send_filter,
-)
-from convguard.rules._booking_outcome import (
-    attribution_window_mismatch,
-    incomplete_booking_evidence,
-    maturity_cutoff_mismatch,
-    pre_booked_draft_counted,
-)
-from convguard.rules._booking_range import range_not_half_open, range_not_on_send_time
-from convguard.rules._booking_timeout import missing_statement_timeout
 from convguard.rules._engine import UNUSED_SUPPRESSION, invalid_sql, unresolved_column
 from convguard.rules._nul_character import nul_character_in_sql
 from convguard.rules._parameter_places import (
@@ -57,23 +44,31 @@ RULES: dict[str, Rule] = {
         forbidden_time_column_filter,
         parameter_in_utility_statement,
         indeterminate_parameter_type,
-        wrong_send_time_anchor,
-        send_time_without_outbound_filter,
-        range_not_on_send_time,
-        range_not_half_open,
-        attribution_window_mismatch,
-        pre_booked_draft_counted,
-        maturity_cutoff_mismatch,
-        incomplete_booking_evidence,
-        count_not_distinct_leads,
-        missing_email_auto_send_filter,
-        missing_disposition_filter,
-        missing_statement_timeout,
     )
 }
 
+
+def all_rules() -> dict[str, Rule]:
+    """convguard's rules and those of every installed profile, by code (sorted).
+
+    A profile rule that reuses one of convguard's codes is a ConfigError naming the profile.
+    """
+    from convguard._errors import ConfigError
+    from convguard.profiles import available_profiles
+
+    rules = dict(RULES)
+    for profile in available_profiles().values():
+        for profile_rule in profile.rules:
+            if profile_rule.code in RULES:
+                raise ConfigError(f"rule code {profile_rule.code} of profile {profile.name!r} is "
+                                  "one of convguard's own", hint="give the profile's rules their "
+                                  "own prefix")
+            rules[profile_rule.code] = profile_rule
+    return dict(sorted(rules.items()))
+
+
 def get_rule(code: str) -> Rule | None:
-    return RULES.get(code.strip().upper())
+    return all_rules().get(code.strip().upper())
 
 
-__all__ = ["RULES", "Binding", "Finding", "Rule", "RuleContext", "get_rule"]
+__all__ = ["RULES", "Binding", "Finding", "Rule", "RuleContext", "all_rules", "get_rule"]

@@ -62,6 +62,8 @@ class Binding(NamedTuple):
     roles: Mapping[int, str]
     config: Config
     unmapped: tuple[tuple[Placeholder, str], ...] = ()
+    #: the entry's ``[query.options]``, typed by the profile (None: it takes none)
+    options: Any = None
 
     def role_indexes(self, role: str) -> frozenset[int]:
         return frozenset(index for index, name in self.roles.items() if name == role)

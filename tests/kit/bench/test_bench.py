@@ -27,7 +27,13 @@ from convguard.kit.bench.benchmark import (
 )
 from convguard.commands.bench import parse_sizes, run_bench_command
 from convguard.kit.scenario.files import Scenario
-from convguard.kit.property.synthetic import Progress, SyntheticSpec, seed_synthetic, synthetic_ddl
+from convguard.kit.bench.data import Progress
+from convguard.profiles.booking_conversion.synthetic import (
+    SYNTHETIC,
+    SyntheticSpec,
+    seed_synthetic,
+    synthetic_ddl,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 TS_QUERY = ROOT / "fixtures" / "app" / "actions" / "ai-draft-response-analytics-actions.ts"
@@ -192,7 +198,7 @@ def test_bench_result_equals_the_kits_run_path(bench: Any, seeded: tuple[Any, An
     """The bench's binding and run give the rows `convguard test` gets on the same data, and
     those rows agree with the profile's pure-Python oracle."""
     conn, _ = seeded
-    scenario = bench_scenario(SPEC)
+    scenario = bench_scenario(SPEC, SYNTHETIC)
     bench_rows = sorted(measure(conn, plan.bind(scenario), runs=1).rows)
     tables = {}
     for table in TABLES:
@@ -233,7 +239,7 @@ def test_the_bench_never_prepares_so_every_run_gets_a_custom_plan(bench: Any, pl
     conn = bench_connection(ThrowawayDatabase(name, bench.server.conninfo(name), bench.server),
                             bench.server)
     try:
-        bound = plan.bind(bench_scenario(SPEC))
+        bound = plan.bind(bench_scenario(SPEC, SYNTHETIC))
         measure(conn, bound, runs=8)
         assert conn.prepare_threshold is None
         assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
@@ -343,7 +349,7 @@ def test_advice_leaves_no_index_behind(bench: Any, seeded: tuple[Any, Any], plan
 
     conn, _ = seeded
     before = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
-    bound = plan.bind(bench_scenario(SPEC))
+    bound = plan.bind(bench_scenario(SPEC, SYNTHETIC))
     document = explain(conn, bound)
     results, _ = advise(conn, bound, document, plan_nodes(document), rounds=2)
     assert results and all(advice.pairs >= 1 for advice in results)
@@ -353,7 +359,7 @@ def test_advice_leaves_no_index_behind(bench: Any, seeded: tuple[Any, Any], plan
 def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
     from convguard.kit.bench.benchmark import BenchResult, IndexAdvice, SizeResult, Timing
     from convguard.commands.bench import format_text
-    from convguard.kit.property.synthetic import SeedReport
+    from convguard.profiles.booking_conversion.synthetic import SeedReport
 
     seed = SeedReport(clients=5, campaigns=20, leads=1000, drafts=2500, messages=5000,
                       load_seconds=0.1, index_seconds=0.1, analyze_seconds=0.1,

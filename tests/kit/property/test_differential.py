@@ -136,7 +136,7 @@ def test_convguard_test_exits_1_and_writes_the_minimal_dataset(capsys, tmp_path:
 
 def test_without_hypothesis_generated_examples_are_skipped_with_a_message(
         capsys, monkeypatch, dsn: str) -> None:
-    monkeypatch.setattr("convguard.kit.property.strategies.hypothesis_available", lambda: False)
+    monkeypatch.setattr("convguard.kit.property.documents.hypothesis_available", lambda: False)
     code, out = run(capsys, str(SQL_QUERY), scenarios=[str(ONE_SCENARIO)], dsn=dsn, examples=10)
     assert code == 0
     assert "generated examples are skipped because hypothesis is not installed" in out

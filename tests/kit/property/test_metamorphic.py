@@ -13,17 +13,17 @@ pytest.importorskip("hypothesis")
 from convguard._schema import booking_schema
 from convguard.extract import extract_source
 from convguard.kit.property.differential import explore
-from convguard.kit.property.metamorphic import (
+from convguard.kit.property.metamorphic import relations_of, run_relations
+from convguard.kit.conformance.profile_kit import profile_kit
+from convguard.kit.conformance.runner import QueryPlan, is_setup_statement, statement_timeout_for
+from convguard.profiles.booking_conversion.relations import (
     RELATION_NAMES,
     RELATIONS,
     permute_document,
     relation_named,
-    run_relations,
     shift_document,
 )
-from convguard.kit.conformance.profile_kit import profile_kit
-from convguard.kit.conformance.runner import QueryPlan, is_setup_statement, statement_timeout_for
-from convguard.kit.property.strategies import booking_documents, scenario_of
+from convguard.profiles.booking_conversion.strategies import booking_documents, scenario_of
 
 ROOT = Path(__file__).resolve().parents[3]
 SQL_QUERY = ROOT / "fixtures" / "queries" / "booking_conversion.sql"

@@ -1,1 +1,2 @@
-"""Production-size benchmarks: timing, plans and index advice (:mod:`.benchmark`)."""
+"""Production-size benchmarks: timing, plans and index advice (:mod:`.benchmark`) on a profile's
+synthetic data (:mod:`.data`)."""

@@ -3,7 +3,7 @@
 The query is bound exactly as ``convguard test`` binds it (:class:`~convguard.kit.conformance.runner.QueryPlan`,
 node-postgres mode by default: every parameter untyped text, a ``Prisma.join`` list expanded to
 one parameter per element) and run on a throwaway database seeded by
-:mod:`convguard.kit.property.synthetic`, never prepared (node-postgres sends unnamed statements, so every
+the profile's synthetic data (:mod:`convguard.kit.bench.data`), never prepared (node-postgres sends unnamed statements, so every
 run is planned with its actual values).
 
 Per size: three timed runs (their median is the figure), after one
@@ -44,7 +44,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from convguard._dataset import Dataset
@@ -52,13 +51,7 @@ from convguard._errors import ConvguardError, DatabaseError, QueryFailed
 from convguard.kit.conformance.binding import BoundQuery
 from convguard.kit.conformance.runner import QueryPlan, execute_bound
 from convguard.kit.scenario.files import Scenario
-from convguard.kit.property.synthetic import (
-    DEFAULT_HISTORY_DAYS,
-    Progress,
-    SeedReport,
-    SyntheticSpec,
-    seed_synthetic,
-)
+from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, Progress, SeedReport, SyntheticData
 
 if TYPE_CHECKING:
     import psycopg
@@ -68,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WINDOW_DAYS", "MIN_GAIN_RATIO", "BenchResult", "IndexAdvice", "PlanNode",
     "SizeResult", "Timing", "advise", "bench_connection", "bench_scenario", "candidate_indexes",
+    "synthetic_of",
     "explain", "growth_slope", "measure",
     "plan_nodes", "run_bench", "timeout_ms",
 ]
@@ -89,7 +83,6 @@ MAX_INDEX_COLUMNS = 8
 #: No statement timeout of the app's own applies while measuring (a slow query is a figure to
 #: report, not an error), but a runaway query is still stopped.
 SAFETY_TIMEOUT = "15min"
-SUPPORTED_PROFILES = ("booking-conversion",)
 
 _SCAN_TYPES = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
 _PASS_THROUGH = {"Hash", "Sort", "Materialize", "Memoize", "Aggregate", "Gather", "Gather Merge",
@@ -283,20 +276,33 @@ class BenchResult:
 
 # Measuring ---------------------------------------------------------------------------------------
 
-def bench_scenario(spec: SyntheticSpec, *, window_days: int = DEFAULT_WINDOW_DAYS) -> Scenario:
-    """The parameters the bench runs with: the last ``window_days`` before ``spec.to``, with the
-    caller's scope = every synthetic client (so every lead is in scope).
+def synthetic_of(plan: QueryPlan) -> SyntheticData:
+    """The synthetic data generator of the plan's profile; a ConvguardError when it has none."""
+    profile = plan.kit.profile
+    if profile is None:
+        raise ConvguardError(
+            f"bench needs a data generator from the query's profile, and {plan.label} has "
+            "no profile: it cannot invent a production-size dataset for an arbitrary schema",
+            path=plan.query.path, line=plan.query.span.start_position.line,
+            hint="bench queries of a profile with a data generator (e.g. booking-conversion): "
+                 "declare [[query]] profile = \"...\"; for this query, time it on your own data "
+                 "with convguard.kit.run_query")
+    if profile.synthetic is None:
+        raise ConvguardError(f"bench needs a data generator from the query's profile, and "
+                             f"profile {profile.name!r} has none", path=plan.query.path,
+                             line=plan.query.span.start_position.line,
+                             hint="bench a query of a profile with a synthetic data generator "
+                                  "(e.g. booking-conversion)")
+    return profile.synthetic()  # type: ignore[no-any-return]
 
-    Example:
-        >>> bench_scenario(SyntheticSpec(leads=10)).params["from"]
-        '2026-01-02T00:00:00Z'
-    """
-    to = spec.to
+
+def bench_scenario(spec: Any, synthetic: SyntheticData, *,
+                   window_days: int = DEFAULT_WINDOW_DAYS) -> Scenario:
+    """The scenario the bench runs: ``synthetic``'s params for the last ``window_days`` of the
+    data in ``spec`` (the rows are already in the database)."""
     return Scenario(
-        name=f"synthetic-{spec.leads}", description="synthetic tenant mix", path="<synthetic>",
-        params={"to": to.isoformat() + "Z",
-                "from": (to - timedelta(days=window_days)).isoformat() + "Z",
-                "client_ids": list(spec.client_ids)},
+        name=f"synthetic-{spec.leads}", description="synthetic data", path="<synthetic>",
+        params=dict(synthetic.params(spec, window_days=window_days)),
         dataset=Dataset(), expected=None)
 
 
@@ -798,7 +804,7 @@ def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
 def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], *,
               advise_indexes: bool = True, progress: bool = True,
               history_days: int = DEFAULT_HISTORY_DAYS, window_days: int = DEFAULT_WINDOW_DAYS,
-              spec_for: Callable[[int], SyntheticSpec] | None = None,
+              spec_for: Callable[[int], Any] | None = None,
               status: Callable[[str], None] = lambda _: None) -> list[BenchResult]:
     """Seed each size once in its own throwaway database and measure every plan on it; advise
     indexes at the largest size. One :class:`BenchResult` per plan, in order.
@@ -806,29 +812,22 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     The data's sends span ``history_days`` before ``to`` and the query's range is the last
     ``window_days`` of them (``spec_for``, when given, builds the spec of a size instead).
     """
+    synthetics = [synthetic_of(plan) for plan in plans]
+    synthetic = synthetics[0] if synthetics else None
+    if any(type(other) is not type(synthetic) for other in synthetics):
+        raise ConvguardError("bench seeds one dataset per size for every query: the queries' "
+                             "profiles generate different data", hint="bench one profile's "
+                             "queries at a time")
     if spec_for is None:
-        def spec_for(leads: int) -> SyntheticSpec:
-            return SyntheticSpec(leads=leads, history_days=history_days)
+        def spec_for(leads: int) -> Any:
+            assert synthetic is not None
+            return synthetic.spec(leads, history_days=history_days)
     history = spec_for(1).history_days
     if not 1 <= window_days <= history:
         raise ConvguardError(f"the range ({window_days} days) must be 1 day up to the history "
                              f"({history} days)", hint="e.g. --history-days 365 --window-days 30")
     from convguard.kit.server.databases import create_database
 
-    for plan in plans:
-        if plan.kit.profile is None:
-            raise ConvguardError(
-                f"bench needs a data generator from the query's profile, and {plan.label} has "
-                "no profile: it cannot invent a production-size dataset for an arbitrary schema",
-                path=plan.query.path, line=plan.query.span.start_position.line,
-                hint=f"bench queries of a profile with a data generator "
-                     f"({', '.join(SUPPORTED_PROFILES)}): declare [[query]] profile = \"...\"; "
-                     "for this query, time it on your own data with convguard.kit.run_query")
-        if plan.kit.profile.name not in SUPPORTED_PROFILES:
-            raise ConvguardError(
-                f"bench generates data for the {', '.join(SUPPORTED_PROFILES)} profile only, "
-                f"not {plan.kit.profile.name!r}", path=plan.query.path,
-                hint="bench a booking-conversion query")
     ordered = sorted(set(sizes))
     if not ordered or ordered[0] < 1:
         raise ConvguardError("bench needs at least one size of one lead or more",
@@ -839,13 +838,13 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     for position, leads in enumerate(ordered):
         spec = spec_for(leads)
         bounds = []
-        for plan in plans:
+        for plan, synthetic in zip(plans, synthetics):
             with _about(plan):
-                bounds.append(plan.bind(bench_scenario(spec, window_days=window_days)))
+                bounds.append(plan.bind(bench_scenario(spec, synthetic, window_days=window_days)))
         with create_database(server, prefix="convguard_bench") as database:
             bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
                    else Progress.silent())
-            seed = seed_synthetic(database.connect, spec, progress=bar)
+            seed = synthetics[0].seed(database.connect, spec, progress=bar)
             conn = bench_connection(database, server)
             try:
                 settings = _settings(conn)

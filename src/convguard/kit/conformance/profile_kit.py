@@ -3,7 +3,8 @@
 The kit is generic: it seeds rows, binds roles and runs a query. A profile tells it how to turn a
 scenario's ``params`` into role values, how to normalise the query's rows into a comparable
 result, how to read ``expected`` and which oracle decides when a scenario has no ``expected``.
-The registry is explicit (profile name -> factory), never an import side effect.
+The hooks come from the :class:`~convguard.profiles.Profile` itself (:func:`kit_of`); profiles are
+found by :func:`convguard.profiles.get_profile`.
 
 A *result* is any object with ``differences(other) -> [(row, field, mine, theirs)]``,
 ``problems: tuple[str, ...]`` and ``as_dict()``; ``cells(result)`` gives the report its table.
@@ -47,70 +48,54 @@ class ProfileKit:
     builtin_scenarios: str | None = None
 
 
-def _packaged(*parts: str) -> str | None:
-    """A folder shipped inside the package (``convguard/data/...``), if this install has it."""
-    import os
-
-    package = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    folder = os.path.join(package, "data", *parts)
-    return folder if os.path.isdir(folder) else None
-
-
-def _booking_conversion() -> ProfileKit:
-    from convguard._schema import booking_schema
-    from convguard.profiles import BOOKING_CONVERSION
-    from convguard.profiles.booking_conversion import ConversionStats, resolve_params
-    from convguard.profiles.booking_conversion._stats import BUCKET_KEYS, COUNT_FIELDS
-
-    def role_values(params: Mapping[str, Any], dataset: Dataset) -> Mapping[str, Any]:
-        clients = [row["id"] for row in dataset.rows("Client")]
-        return resolve_params(params).role_values(clients)
+def kit_of(profile: Profile) -> ProfileKit:
+    """The conformance hooks of any profile that has a result shape (a ConfigError names what a
+    profile lacks)."""
+    missing = [name for name in ("result", "params", "role_values", "schema")
+               if getattr(profile, name) is None]
+    if missing:
+        raise ConfigError(f"profile {profile.name!r} cannot be tested: it has no "
+                          f"{', '.join(missing)}", hint="give the Profile these hooks")
+    result = profile.result
+    assert result is not None and profile.schema is not None  # checked above
+    assert profile.role_values is not None and profile.params is not None
 
     def oracle(dataset: Dataset, params: Mapping[str, Any]) -> Any:
-        from convguard.profiles.booking_conversion.oracle import booking_oracle
-
-        return booking_oracle(dataset, resolve_params(params))
-
-    def cells(stats: Any) -> Mapping[str, Mapping[str, Any]]:
-        return {key: {name: getattr(stats.buckets[key], name) for name in COUNT_FIELDS}
-                for key in BUCKET_KEYS}
+        if profile.oracle is None:
+            raise ConfigError(f"profile {profile.name!r} has no oracle: every scenario needs "
+                              "`expected`", hint="add expected counts to the scenario file")
+        return profile.oracle(dataset, params)
 
     return ProfileKit(
-        profile=BOOKING_CONVERSION,
-        schema=booking_schema,
+        profile=profile,
+        schema=profile.schema,
         contract=ScenarioContract(
-            role_names=tuple(role.name for role in BOOKING_CONVERSION.roles
-                             if role.name != "maturity_cutoff"),
-            check_params=resolve_params,
-            expected_rows=BUCKET_KEYS,
-            expected_fields=COUNT_FIELDS,
+            role_names=profile.scenario_roles,
+            check_params=profile.params,
+            expected_rows=result.rows,
+            expected_fields=result.fields,
         ),
-        role_values=role_values,
-        normalise=ConversionStats.from_rows,
-        expected=ConversionStats.from_expected,
+        role_values=profile.role_values,
+        normalise=result.normalise,
+        expected=result.expected,
         oracle=oracle,
-        cells=cells,
-        row_label="bucket",
-        builtin_scenarios=_packaged("booking_conversion", "scenarios"),
+        cells=result.cells,
+        row_label=result.label,
+        builtin_scenarios=profile.scenarios,
     )
 
 
-KIT_PROFILES: dict[str, Callable[[], ProfileKit]] = {
-    "booking-conversion": _booking_conversion,
-}
-_CACHE: dict[str, ProfileKit] = {}
+_CACHE: dict[int, ProfileKit] = {}
 
 
-def profile_kit(name: str) -> ProfileKit:
-    """The conformance hooks of a registered profile."""
-    if name not in _CACHE:
-        get_profile(name)  # an unknown profile is a ConfigError naming the known ones
-        factory = KIT_PROFILES.get(name)
-        if factory is None:
-            raise ConfigError(f"profile {name!r} has no conformance kit",
-                              hint=f"kits exist for: {', '.join(sorted(KIT_PROFILES))}")
-        _CACHE[name] = factory()
-    return _CACHE[name]
+def profile_kit(profile: str | Profile, *, base: str | None = None) -> ProfileKit:
+    """The conformance hooks of a profile: a registered name, a ``"module:ATTR"`` reference or
+    a :class:`~convguard.profiles.Profile`."""
+    if isinstance(profile, str):
+        profile = get_profile(profile, base=base)
+    if id(profile) not in _CACHE:
+        _CACHE[id(profile)] = kit_of(profile)
+    return _CACHE[id(profile)]
 
 
-__all__ = ["KIT_PROFILES", "ProfileKit", "profile_kit"]
+__all__ = ["ProfileKit", "kit_of", "profile_kit"]

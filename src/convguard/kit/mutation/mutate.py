@@ -368,7 +368,7 @@ def _optional(module: str, name: str) -> Any:
 
 def hypothesis_ready() -> bool:
     """Whether the differential runner and Hypothesis are both available."""
-    available = _optional("convguard.kit.property.strategies", "hypothesis_available")
+    available = _optional("convguard.kit.property.documents", "hypothesis_available")
     return _optional("convguard.kit.property.differential", "run_generated") is not None \
         and available is not None and bool(available())
 
@@ -422,7 +422,7 @@ def _relations_module() -> Any:
         module = importlib.import_module("convguard.kit.property.metamorphic")
     except ImportError:
         return None
-    needed = ("check_relations", "run_relations", "RELATIONS")
+    needed = ("check_relations", "run_relations", "relations_of")
     return module if all(hasattr(module, name) for name in needed) else None
 
 
@@ -438,7 +438,7 @@ def _run_relations_on_scenarios(subjects: Sequence[_Subject], workbench: Workben
     relations still run on them.
     """
     module = _relations_module()
-    document_of = _optional("convguard.kit.property.strategies", "document_of")
+    document_of = _optional("convguard.kit.property.documents", "document_of")
     if module is None or document_of is None:
         return False
     order: dict[str, tuple[Scenario, list[_Subject]]] = {}
@@ -461,7 +461,8 @@ def _run_relations_on_scenarios(subjects: Sequence[_Subject], workbench: Workben
         if len(plans) == len(members):
             continue  # nothing alive here
         document = document_of(scenario, plans[0].schema)
-        verdicts = module.check_relations(workbench, plans, document, module.RELATIONS)
+        verdicts = module.check_relations(workbench, plans, document,
+                                          module.relations_of(plans[0]))
         broken: set[tuple[int, str]] = set()
         for (index, relation), violation in verdicts.items():
             subject, number = slots[index]
@@ -495,7 +496,7 @@ def _run_relations(subjects: Sequence[_Subject], workbench: Workbench, *, source
                                    failures_dir=failures_dir)
     # run_relations returns, plan by plan, one result per relation that applies to the plan
     keys = [(index, relation.name) for index, plan in enumerate(plans)
-            for relation in module.RELATIONS if relation.applies(plan)]
+            for relation in module.relations_of(plan) if relation.applies(plan)]
     if len(keys) != len(results) or any(key[1] != result.relation
                                         for key, result in zip(keys, results)):
         warnings.append("the relations' results could not be matched to the mutants; "

@@ -24,12 +24,11 @@ from convguard.kit.conformance.runner import QueryPlan, ScenarioResult
 from convguard.kit.property.differential import (
     DEFAULT_EXAMPLES,
     DEFAULT_FAILURES_DIR,
-    GENERATORS,
     GeneratedResult,
     run_generated,
 )
 from convguard.kit.property.metamorphic import default_sources, run_relations
-from convguard.kit.property import strategies
+from convguard.kit.property import documents
 
 if TYPE_CHECKING:
     from convguard.kit.conformance.runner import Workbench
@@ -77,7 +76,7 @@ class GeneratedChecks:
         started = time.perf_counter()
         if self.examples <= 0:
             return
-        if not strategies.hypothesis_available():
+        if not documents.hypothesis_available():
             self.unavailable = True
             return
         failing = {r.query_location + r.driver for r in results if not r.passed}
@@ -91,7 +90,7 @@ class GeneratedChecks:
             elif plan.kit.profile is None:
                 self.skipped.append(f"{plan.location}: no profile (generated datasets and "
                                     "relations need a profile's data generator)")
-            elif plan.kit.profile.name not in GENERATORS:
+            elif plan.kit.profile.strategies is None:
                 self.skipped.append(f"{plan.location}: profile {plan.kit.profile.name!r} has no "
                                     "dataset strategies")
             else:

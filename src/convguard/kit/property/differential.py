@@ -1,7 +1,7 @@
 """Property-based differential testing: generated datasets, the query against the profile oracle.
 
 For each plan, :func:`run_generated` draws ``examples`` datasets from the profile's strategies
-(:mod:`convguard.kit.property.strategies`), seeds each on the workbench's work database (``BEGIN``,
+(``Profile.strategies``), seeds each on the workbench's work database (``BEGIN``,
 ``COPY``, query, ``ROLLBACK``: the same path as a scenario file) and compares the query's counts
 with the oracle's. The search is deterministic - runs of :data:`CHUNK` examples, each with
 ``@seed`` derived from ``seed``, no example database - and quiet.
@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -46,11 +45,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convguard._errors import ConvguardError, ScenarioError
+from convguard._errors import ConvguardError
 from convguard.kit.conformance.runner import QueryPlan, ScenarioResult
 from convguard.kit.scenario.files import Scenario, load_scenario
 
 if TYPE_CHECKING:
+    from convguard.profiles import Profile
     from convguard.kit.conformance.runner import Workbench
 
 #: Generated datasets per query in ``convguard test`` (``--examples``). Measured on the
@@ -61,8 +61,6 @@ if TYPE_CHECKING:
 #: eleven oracle mutants were all caught at 40 and 50, two (mutant, seed) pairs missed at 30.
 DEFAULT_EXAMPLES = 40
 DEFAULT_FAILURES_DIR = "convguard-failures"
-#: Profiles with dataset strategies (profile name -> documents strategy factory).
-GENERATORS: dict[str, str] = {"booking-conversion": "booking_documents"}
 
 
 # Hypothesis, lazily ------------------------------------------------------------------------------
@@ -167,14 +165,11 @@ def shrink(strategy: Any, failure_of: Callable[[Any], Any], *, examples: int,
     return value, failure, first[0]
 
 
-def documents_strategy(profile_name: str) -> Any:
-    """The profile's documents strategy (None: the profile has no generator)."""
-    name = GENERATORS.get(profile_name)
-    if name is None:
+def documents_strategy(profile: Profile | None) -> Any:
+    """The profile's strategy of scenario documents (None: the profile has none)."""
+    if profile is None or profile.strategies is None:
         return None
-    from convguard.kit.property import strategies
-
-    return getattr(strategies, name)()
+    return profile.strategies()
 
 
 # Scenario files ----------------------------------------------------------------------------------
@@ -258,7 +253,7 @@ def write_scenario_file(document: Mapping[str, Any], plan: QueryPlan, directory:
 
     The name hashes the params and tables, so the same minimal dataset gives the same file.
     """
-    from convguard.kit.property.strategies import scenario_of
+    from convguard.kit.property.documents import scenario_of
 
     body = {"params": document.get("params") or {}, "tables": document.get("tables") or {}}
     digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:8]
@@ -330,17 +325,17 @@ def run_generated(plans: Sequence[QueryPlan], workbench: Workbench, *, examples:
     ``shrink=False`` reports the first failing example as found; ``failures_dir=None`` writes
     no file (both for callers that only need the verdict, such as a mutation run).
     """
-    from convguard.kit.property.strategies import scenario_of
+    from convguard.kit.property.documents import scenario_of
 
     results: dict[int, GeneratedResult] = {}
     for group in _plan_groups(plans):
         first = plans[group[0]]
-        strategy = documents_strategy(first.kit.profile.name)
+        strategy = documents_strategy(first.kit.profile)
         if strategy is None:
+            name = first.kit.profile.name if first.kit.profile is not None else "(none)"
             for index in group:
                 results[index] = _skipped(plans[index], examples, seed,
-                                          f"profile {first.kit.profile.name!r} has no dataset "
-                                          "strategies")
+                                          f"profile {name!r} has no dataset strategies")
             continue
         scenarios = strategy.map(lambda document, plan=first: scenario_of(
             document, plan.schema, contract=plan.kit.contract))
@@ -385,7 +380,7 @@ def _skipped(plan: QueryPlan, examples: int, seed: int, reason: str) -> Generate
 def _shrink_and_write(plan: QueryPlan, workbench: Workbench, scenarios: Any,
                       first: tuple[int, Scenario], *, examples: int, seed: int, shrink: bool,
                       failures_dir: str | None, common: dict[str, Any]) -> GeneratedResult:
-    from convguard.kit.property.strategies import document_of
+    from convguard.kit.property.documents import document_of
 
     def failure_of(scenario: Scenario) -> ScenarioResult | None:
         result = workbench.run(plan, scenario)
@@ -426,7 +421,7 @@ def _shrink_and_write(plan: QueryPlan, workbench: Workbench, scenarios: Any,
 
 
 __all__ = [
-    "DEFAULT_EXAMPLES", "DEFAULT_FAILURES_DIR", "GENERATORS", "GeneratedResult",
+    "DEFAULT_EXAMPLES", "DEFAULT_FAILURES_DIR", "GeneratedResult", "documents_strategy",
     "chunks", "describe_result", "explore", "hypothesis_settings", "run_generated",
     "scenario_yaml", "shrink", "shrink_from", "write_scenario_file", "yaml_scalar",
 ]

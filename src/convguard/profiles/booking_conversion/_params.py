@@ -21,9 +21,8 @@ from typing import Any
 
 from convguard._dataset import parse_timestamp as parse_utc_timestamp
 from convguard._errors import ScenarioError
-from convguard.profiles import BOOKING_CONVERSION
-
-ROLE_NAMES = tuple(role.name for role in BOOKING_CONVERSION.roles)
+from convguard.profiles import Role
+from convguard.profiles.booking_conversion._roles import ROLE_NAMES, ROLES
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ def resolve_params(raw: Mapping[str, Any]) -> BookingParams:
         if not isinstance(client_ids, list) or not all(isinstance(c, str) for c in client_ids):
             raise ScenarioError("params.client_ids must be a list of client ids")
         client_ids = tuple(client_ids)
-    window = BOOKING_CONVERSION.role("attribution_window_days")
-    buffer = BOOKING_CONVERSION.role("maturity_buffer_days")
+    window = _role("attribution_window_days")
+    buffer = _role("maturity_buffer_days")
     assert window.bounds and buffer.bounds
     return BookingParams(
         client_ids=client_ids,
@@ -116,3 +115,7 @@ def resolve_params(raw: Mapping[str, Any]) -> BookingParams:
                                     default=buffer.default, low=buffer.bounds[0],
                                     high=buffer.bounds[1]),
     )
+
+
+def _role(name: str) -> Role:
+    return next(role for role in ROLES if role.name == name)

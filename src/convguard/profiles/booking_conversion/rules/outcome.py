@@ -22,7 +22,7 @@ from convguard.rules._base import (
     is_null,
     rule,
 )
-from convguard.rules._booking_facts import EVIDENCE, BookingFacts, booking_facts
+from convguard.profiles.booking_conversion.rules.facts import EVIDENCE, BookingFacts, booking_facts
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage

@@ -18,7 +18,7 @@ from convguard.rules._base import (
     rule,
     unparen,
 )
-from convguard.rules._booking_facts import BookingFacts, booking_facts
+from convguard.profiles.booking_conversion.rules.facts import BookingFacts, booking_facts
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage

@@ -17,7 +17,7 @@ from convguard._schema import booking_schema
 from convguard.kit.property.differential import scenario_yaml
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.scenario.files import parse_scenario
-from convguard.kit.property.strategies import (
+from convguard.profiles.booking_conversion.strategies import (
     UNKNOWN_CLIENT,
     booking_documents,
     booking_scenarios,
@@ -112,7 +112,7 @@ def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
 
 def test_the_modules_do_not_import_hypothesis() -> None:
     """Hypothesis is a test extra: convguard test must load without it."""
-    code = ("import sys, convguard.kit.property.strategies, convguard.kit.property.differential, "
+    code = ("import sys, convguard.profiles.booking_conversion.strategies, convguard.kit.property.differential, "
             "convguard.kit.property.metamorphic, convguard.commands.test; "
             "print('hypothesis' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

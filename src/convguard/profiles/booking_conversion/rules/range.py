@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from convguard.rules._base import Finding, RuleContext, at, clause_of, rule
-from convguard.rules._booking_facts import SENT_AT, booking_facts
+from convguard.profiles.booking_conversion.rules.facts import SENT_AT, booking_facts
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage
     from convguard._model import ExtractedQuery
     from convguard._parse import ParsedQuery
     from convguard.rules._base import Comparison
-    from convguard.rules._booking_facts import BookingFacts
+    from convguard.profiles.booking_conversion.rules.facts import BookingFacts
 
 PROFILE = "booking-conversion"
 _FILTERS = ("where", "on", "having", "filter")

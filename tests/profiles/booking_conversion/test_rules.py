@@ -13,15 +13,17 @@ import pytest
 from convguard._check import check_source
 from convguard._config import Config, QueryConfig, load_config_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REFERENCE = (ROOT / "fixtures" / "queries" / "booking_conversion.sql").read_text()
 ACTION = (ROOT / "fixtures" / "app" / "actions" /
           "ai-draft-response-analytics-actions.ts").read_text()
 VIRTUAL = "/virtual"
 
 
-def bound(path: str, function: str | None = None, **settings: object) -> Config:
-    entry = QueryConfig(path=path, function=function, profile="booking-conversion")
+def bound(path: str, function: str | None = None, *, options: dict[str, object] | None = None,
+          **settings: object) -> Config:
+    entry = QueryConfig(path=path, function=function, profile="booking-conversion",
+                        options=options or {})
     return Config(root=VIRTUAL, queries=(entry,), **settings)  # type: ignore[arg-type]
 
 
@@ -91,7 +93,7 @@ def test_anchor_name_is_configurable() -> None:
     text = REFERENCE.replace("draft_send_time", "first_send")
     assert {d.code for d in check_source(f"{VIRTUAL}/q.sql", text,
                                          config=bound("q.sql")).diagnostics} == {"CG201"}
-    config = bound("q.sql", anchor_cte="first_send")
+    config = bound("q.sql", options={"anchor_cte": "first_send"})
     assert check_source(f"{VIRTUAL}/q.sql", text, config=config).diagnostics == ()
 
 

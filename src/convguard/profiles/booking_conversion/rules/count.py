@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from convguard._lineage import Lineage, same_entity
 from convguard.rules._base import Finding, RuleContext, at, rule
-from convguard.rules._booking_facts import LEAD_ID, BookingFacts, booking_facts
+from convguard.profiles.booking_conversion.rules.facts import LEAD_ID, BookingFacts, booking_facts
 
 if TYPE_CHECKING:
     from convguard._lineage import QueryLineage

@@ -323,6 +323,12 @@ def booking_facts(query: ExtractedQuery, parsed: ParsedQuery, lineage: QueryLine
     facts = context.cache.get("booking")
     if facts is None:
         facts = BookingFacts(query, parsed, lineage, dict(context.binding.roles),
-                             context.config.anchor_cte or "draft_send_time", context.host)
+                             _anchor_cte(context), context.host)
         context.cache["booking"] = facts
     return facts  # type: ignore[return-value]
+
+
+def _anchor_cte(context: RuleContext) -> str:
+    """The send-time CTE's name: the query's ``[query.options] anchor_cte``, else the default."""
+    options = context.binding.options if context.binding is not None else None
+    return getattr(options, "anchor_cte", None) or "draft_send_time"

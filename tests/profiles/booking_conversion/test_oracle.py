@@ -37,7 +37,7 @@ from convguard.profiles.booking_conversion.oracle import (
     send_times,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "scenarios"
 SCENARIO_KEYS = {"name", "description", "params", "tables", "expected"}
 REQUIRED_KEYS = {"name", "description", "params", "tables"}
 SCHEMA = booking_schema()

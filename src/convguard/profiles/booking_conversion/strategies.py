@@ -22,7 +22,8 @@ validation and conversion as a file), so seeding and the oracle see exactly what
 scenario file would give them; :func:`document_of` goes back.
 
 Hypothesis is a test extra: this module imports it only when a strategy is built
-(:func:`booking_specs`); :func:`hypothesis_available` says whether it can be.
+(:func:`booking_specs`); :func:`hypothesis_available` says whether it can be. The profile hands
+:func:`booking_documents` to the kit (``Profile.strategies``).
 
 Example:
     >>> from convguard._schema import booking_schema
@@ -43,14 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 from convguard._dataset import Dataset
 from convguard._schema import Schema, booking_schema
-from convguard.kit.scenario.files import (
-    Scenario,
-    ScenarioContract,
-    column_family,
-    dataset_from_tables,
-    literal_default,
-    parse_timestamp,
-)
+from convguard.kit.property import documents as _documents
+from convguard.kit.property.documents import hypothesis_available, iso_z, timestamp_columns
+from convguard.kit.scenario.files import Scenario, ScenarioContract, literal_default
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -89,95 +85,27 @@ CLIENT_IDS = ("c1", "c2", "c3")
 UNKNOWN_CLIENT = "c-unknown"
 
 
-def hypothesis_available() -> bool:
-    """True when the ``hypothesis`` package (the ``property`` or ``test`` extra) can be imported
-    (called only when generated examples are about to run, which import it anyway)."""
-    try:
-        import hypothesis  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def iso_z(moment: datetime) -> str:
-    """A naive UTC datetime as ISO 8601 text with milliseconds and ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-# Documents <-> scenarios -------------------------------------------------------------------------
-
 def scenario_of(document: Mapping[str, Any], schema: Schema | None = None, *,
                 contract: ScenarioContract | None = None, path: str = "<generated>") -> Scenario:
-    """A scenario document (as a file holds it) -> a validated :class:`Scenario`.
-
-    The tables go through :func:`dataset_from_tables` and the params through the profile's
-    check, exactly as :func:`~convguard.kit.scenario.files.parse_scenario` treats a file.
-    """
-    schema = schema or booking_schema()
-    params = dict(document.get("params") or {})
-    if contract is not None and contract.check_params is not None:
-        contract.check_params(params)
-    expected = document.get("expected")
-    return Scenario(name=str(document.get("name") or "generated"),
-                    description=str(document.get("description") or ""), path=path,
-                    params=params,
-                    dataset=dataset_from_tables(document.get("tables") or {}, schema, path=path),
-                    expected=({k: dict(v) for k, v in expected.items()}
-                              if expected is not None else None))
-
-
-def _document_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = parse_timestamp(value)
-        return iso_z(value)
-    return value
+    """:func:`convguard.kit.property.documents.scenario_of`, on the booking schema by default."""
+    return _documents.scenario_of(document, schema or booking_schema(), contract=contract,
+                                  path=path)
 
 
 def tables_of(dataset: Dataset, schema: Schema | None = None) -> dict[str, list[dict[str, Any]]]:
-    """A dataset's rows as a scenario file writes them: timestamps as ISO text with ``Z``,
-    columns holding their literal schema default (or NULL for a nullable column) left out."""
-    schema = schema or booking_schema()
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for name, rows in dataset.tables.items():
-        table = schema.table(name)
-        written = []
-        for row in rows:
-            compact: dict[str, Any] = {}
-            for column_name, value in row.items():
-                column = table.column(column_name)
-                is_literal, default = literal_default(column.default)
-                if value is None and (column.nullable or is_literal):
-                    continue
-                if is_literal and value == default and column_name != "channel":
-                    continue
-                compact[column_name] = _document_value(value)
-            written.append(compact)
-        if written:
-            tables[name] = written
-    return tables
+    """:func:`convguard.kit.property.documents.tables_of`, on the booking schema by default."""
+    return _documents.tables_of(dataset, schema or booking_schema())
 
 
 def document_of(scenario: Scenario, schema: Schema | None = None) -> dict[str, Any]:
-    """A scenario as a document (``expected`` only when it has one)."""
-    params = {key: _document_value(value) for key, value in scenario.params.items()}
-    document: dict[str, Any] = {"name": scenario.name, "description": scenario.description,
-                                "params": params, "tables": tables_of(scenario.dataset, schema)}
-    if scenario.expected is not None:
-        document["expected"] = {k: dict(v) for k, v in scenario.expected.items()}
-    return document
-
-
-def timestamp_columns(schema: Schema, table: str) -> tuple[str, ...]:
-    """The timestamp (with or without time zone) columns of a table."""
-    return tuple(c.name for c in schema.table(table).columns
-                 if column_family(schema, c) in ("timestamp", "timestamptz"))
+    """:func:`convguard.kit.property.documents.document_of`, on the booking schema by default."""
+    return _documents.document_of(scenario, schema or booking_schema())
 
 
 # What a draw covers --------------------------------------------------------------------------------
 
 def _resolved(params: Mapping[str, Any]) -> Any:
-    from convguard.profiles.booking_conversion import resolve_params
+    from convguard.profiles.booking_conversion._params import resolve_params
 
     return resolve_params(params)
 

@@ -16,7 +16,7 @@ from convguard.rules._base import (
     rule,
     unparen,
 )
-from convguard.rules._booking_facts import (
+from convguard.profiles.booking_conversion.rules.facts import (
     DRAFT_ID,
     SENT_AT,
     BookingFacts,
@@ -39,7 +39,7 @@ def wrong_send_time_anchor(query: ExtractedQuery, parsed: ParsedQuery, lineage: 
     """The send-time anchor CTE does not compute `MIN(Message.sentAt)` per draft.
 
     ## What it does
-    Looks for the anchor CTE (`draft_send_time`, or `anchor_cte` in the configuration) and
+    Looks for the anchor CTE (`draft_send_time`, or `anchor_cte` in `[query.options]`) and
     checks, through lineage, that it computes `MIN` of `Message.sentAt` grouped per
     `AIDraft.id` (grouping by `Message.aiDraftId`, a foreign key to it, counts). A missing CTE,
     `MAX` instead of `MIN`, another column, or a grouping finer than the draft is reported.

@@ -45,25 +45,24 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TextIO
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from convguard._ddl import quote_ident, schema_ddl
 from convguard._errors import DatabaseError
 from convguard._schema import Schema, booking_schema
+from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS, Progress
 
-__all__ = ["LoadPlan", "Progress", "SeedReport", "SyntheticSpec", "seed_synthetic", "synthetic_ddl"]
+__all__ = ["SYNTHETIC", "BookingSynthetic", "LoadPlan", "Progress", "SeedReport", "SyntheticSpec",
+           "seed_synthetic", "synthetic_ddl"]
 
 # Prisma ids are 25-character cuids; ids of the same length give indexes of a realistic size.
 ID_LENGTH = 25
-MAX_HISTORY_DAYS = 3650
-DEFAULT_HISTORY_DAYS = 365
 DEFAULT_TO = datetime(2026, 2, 1)
 LOAD_CONNECTIONS = 2
 MAINTENANCE_WORK_MEM = "512MB"
@@ -486,58 +485,29 @@ def _counts(conn: Connection) -> dict[str, int]:
     return dict(zip(tables, row))
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not a TTY (CI logs).
+class BookingSynthetic:
+    """The profile's :class:`~convguard.kit.bench.data.SyntheticData` for ``convguard bench``.
 
     Example:
-        >>> import io
-        >>> bar = Progress("seeding", io.StringIO())
-        >>> bar.start(2); bar.advance(); bar.advance(); bar.finish()
+        >>> params = SYNTHETIC.params(SYNTHETIC.spec(10), window_days=30)
+        >>> params["from"], params["to"], len(params["client_ids"])
+        ('2026-01-02T00:00:00Z', '2026-02-01T00:00:00Z', 5)
     """
 
-    WIDTH = 30
+    def spec(self, leads: int, *, history_days: int = DEFAULT_HISTORY_DAYS) -> SyntheticSpec:
+        return SyntheticSpec(leads=leads, history_days=history_days)
 
-    def __init__(self, label: str, stream: TextIO | None, *, force: bool = False) -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = stream is not None and (force or _isatty(stream))
-        self.total = 0
-        self.done = 0
-        self.started = time.perf_counter()
+    def seed(self, connect: Callable[[], Connection], spec: SyntheticSpec, *,
+             progress: Progress | None = None) -> SeedReport:
+        return seed_synthetic(connect, spec, progress=progress)
 
-    @classmethod
-    def to_stderr(cls, label: str) -> Progress:
-        return cls(label, sys.stderr)
-
-    @classmethod
-    def silent(cls) -> Progress:
-        return cls("", None)
-
-    def start(self, total: int) -> None:
-        self.total, self.done, self.started = max(total, 1), 0, time.perf_counter()
-        self._draw()
-
-    def advance(self) -> None:
-        self.done = min(self.done + 1, self.total)
-        self._draw()
-
-    def finish(self) -> None:
-        if self.enabled and self.stream is not None:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-    def _draw(self) -> None:
-        if not self.enabled or self.stream is None:
-            return
-        filled = self.WIDTH * self.done // self.total
-        elapsed = time.perf_counter() - self.started
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                          f"{100 * self.done // self.total:3d}% {elapsed:5.1f} s")
-        self.stream.flush()
+    def params(self, spec: SyntheticSpec, *, window_days: int) -> dict[str, Any]:
+        """The last ``window_days`` before ``spec.to``, with the caller's scope = every
+        synthetic client (so every lead is in scope)."""
+        to = spec.to
+        return {"to": to.isoformat() + "Z",
+                "from": (to - timedelta(days=window_days)).isoformat() + "Z",
+                "client_ids": list(spec.client_ids)}
 
 
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+SYNTHETIC = BookingSynthetic()
