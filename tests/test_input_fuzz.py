@@ -54,7 +54,7 @@ PARAM_KEYS = ["to", "from", "client_ids", "attribution_window_days", "maturity_b
 TABLES = {"Client": ["id"], "Lead": ["id", "clientId", "appointmentBookedAt", "ghlAppointmentId"],
           "AIDraft": ["id", "leadId", "channel", "responseDisposition"],
           "Message": ["id", "leadId", "aiDraftId", "direction", "body", "sentAt"], "Nope": ["x"]}
-CONFIG_KEYS = ["driver", "client_time_zone", "tags", "forbidden_time_columns", "anchor_cte",
+CONFIG_KEYS = ["driver", "client_time_zone", "tags", "forbidden_time_columns", "anchor_cte",  # moved: an error
                "schema", "provider", "scenarios", "select", "ignore", "query",
                "equivalent_mutants", "unknown"]
 

@@ -63,9 +63,6 @@ from convguard.extract._assembly import (
 if TYPE_CHECKING:
     from convguard.extract._typescript import _Extractor, _SqlBuilder, _Tag
 
-#: How deep fragments may nest in one statement (a deeper one is an error, not a recursion).
-MAX_FRAGMENT_DEPTH = 64
-
 _SQL_TYPE = re.compile(r"(?:^|[^\w.])(?:Prisma\s*\.\s*)?Sql\b")
 _SCREAMING = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _LOGICAL_SEPARATOR = re.compile(r"^\s*(?:AND|OR)\s*$", re.IGNORECASE)

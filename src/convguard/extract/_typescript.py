@@ -54,7 +54,7 @@ from convguard._model import (
 )
 from convguard.extract._assembly import MAX_FRAGMENT_DEPTH, MAX_VARIANTS, Literal, Text, Value
 from convguard.extract._ts_lexer import REGEX_AFTER_KEYWORDS, Lexed, Template, lex
-from convguard.extract._ts_fragments import MAX_FRAGMENT_DEPTH, Root
+from convguard.extract._ts_fragments import Root
 
 RAW_TAG_METHODS = frozenset({"$queryRaw", "$executeRaw"})
 UNSAFE_METHODS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
