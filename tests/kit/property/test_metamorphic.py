@@ -128,6 +128,13 @@ def variant_plan(tmp_path: Path, name: str, changes: list[tuple[str, str]]) -> Q
     return plan_of(path)
 
 
+def test_the_relations_come_from_the_plans_profile() -> None:
+    assert relations_of(plan_of(SQL_QUERY)) == RELATIONS
+    generic = dataclasses.replace(plan_of(SQL_QUERY),
+                                  kit=dataclasses.replace(KIT, profile=None))
+    assert relations_of(generic) == ()
+
+
 def test_every_relation_has_a_variant_here() -> None:
     assert {v[0] for v in VARIANTS} | {"client-time-zone"} == set(RELATION_NAMES)
 
