@@ -268,7 +268,8 @@ def test_two_thousand_lines_is_fast() -> None:
         ("100k-unclosed-interpolations", "q = sql`" + "${" * 100_000),
         # combinations: each is 2^n statements, of which a bounded subset is assembled
         ("300-accumulating-assignments", "function f(o) { let w = Prisma.sql`TRUE`;"
-         + "".join(f"if (o.c{i}) w = Prisma.sql`${{w}} AND x{i} = ${{o.v{i}}}`;" for i in range(300))
+         + "".join(f"if (o.c{i}) w = Prisma.sql`${{w}} AND x{i} = ${{o.v{i}}}`;"
+                   for i in range(300))
          + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
         ("1k-optional-pushes", "function f(o) { const p = [Prisma.sql`TRUE`];"
          + "".join(f"if (o.c{i}) p.push(Prisma.sql`x{i} = ${{o.v{i}}}`);" for i in range(1_000))

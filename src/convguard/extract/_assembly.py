@@ -39,7 +39,7 @@ STAND_INS = ("", "TRUE", "SELECT 1", "(SELECT)")
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """Host text ``start..end``; ``quote`` is the JS string quote it sits in (``""``: a template)."""
+    """Host text ``start..end``; ``quote`` is the JS string quote around it (``""``: a template)."""
 
     start: int
     end: int

@@ -29,8 +29,10 @@ Example:
     ...   const w = c ? Prisma.sql`l."clientId" = ${c}` : Prisma.sql`TRUE`;
     ...   return prisma.$queryRaw`SELECT id FROM "Lead" l WHERE ${w}`;
     ... }'''
-    >>> [(q.sql, q.variant, q.variants) for q in extract_typescript("a.ts", source).queries]
-    [('SELECT id FROM "Lead" l WHERE l."clientId" = $1', 1, 2), ('SELECT id FROM "Lead" l WHERE TRUE', 2, 2)]
+    >>> for query in extract_typescript("a.ts", source).queries:
+    ...     print(query.variant, query.variants, query.sql)
+    1 2 SELECT id FROM "Lead" l WHERE l."clientId" = $1
+    2 2 SELECT id FROM "Lead" l WHERE TRUE
 """
 
 from __future__ import annotations
@@ -310,7 +312,8 @@ class FragmentAssembler:
             expression = self.x.host.text[interpolation.start + 2:interpolation.end - 1].strip()
             if node is None:
                 kind = "list" if self._is_join(*self._strip(first, end)) else "value"
-                node = Value(expression, kind, interpolation.start, interpolation.end)  # type: ignore[arg-type]
+                node = Value(expression, kind,  # type: ignore[arg-type]
+                              interpolation.start, interpolation.end)
             else:
                 node = self._place(node, expression, interpolation.start, interpolation.end)
             parts.append(node)
@@ -362,7 +365,48 @@ class FragmentAssembler:
         if x.kinds[first] == "ident" and texts[first + 1:first + 2] == ("(",) \
                 and x.match[first + 1] == end - 1:
             return self._call(first, end, context)
+        if x.kinds[first] == "ident" and (
+                (end - first == 3 and texts[first + 1] in (".", "?.")
+                 and x.kinds[first + 2] == "ident")
+                or (texts[first + 1:first + 2] == ("[",) and x.match[first + 1] == end - 1)):
+            return self._member(first, end, context)
         return None
+
+    def _member(self, first: int, end: int, context: Context) -> Node | None:
+        """``MAP.key`` or ``MAP[expr]`` where ``MAP`` is a same-file object literal of fragments:
+        that property, or a choice of every property."""
+        x = self.x
+        kind, declaration, _ = self.lookup(first)
+        if kind != "variable" or not isinstance(declaration, Declaration) \
+                or declaration.init is None or declaration.keyword != "const":
+            return None
+        properties = self._object_literal(*self._strip(*declaration.init))
+        if not properties:
+            return None
+        inner = dataclasses.replace(context, depth=context.depth + 1)
+        if x.texts[first + 1] in (".", "?."):
+            wanted = x.texts[first + 2]
+            value = next((value for key, value in properties if key == wanted), None)
+            return self.resolve(*value, inner) if value is not None else None
+        nodes = [(self.resolve(*value, inner), value) for _, value in properties]
+        if all(node is None for node, _ in nodes):
+            return None
+        line = x.host.position(x.starts[first]).line
+        return Choice(tuple(node if node is not None else Value(
+            x.source(*value), "value", x.starts[value[0]], x.ends[value[1] - 1])
+            for node, value in nodes), f"`{x.source(first, end)}` (line {line})")
+
+    def _object_literal(self, first: int, end: int) -> list[tuple[str, tuple[int, int]]]:
+        """``(key, value range)`` of an object literal's ``key: value`` properties."""
+        x = self.x
+        if end - first < 2 or x.texts[first] != "{" or x.match[first] != end - 1:
+            return []
+        properties = []
+        for start, stop in self._arguments(first):
+            if stop - start >= 3 and x.texts[start + 1] == ":" \
+                    and x.kinds[start] in ("ident", "string", "number"):
+                properties.append((x.texts[start].strip("'\""), (start + 2, stop)))
+        return properties
 
     def _choice(self, first: int, branches: tuple[tuple[int, int], ...],
                 context: Context, *, fallback: bool = False) -> Node | None:
@@ -1058,8 +1102,8 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
             return builder, opaque, None  # the statement's own syntax error
         culprit = culprits[-1]
         if choice[culprit] + 1 >= len(options[culprit]):
-            names = ", ".join(f"${{{leaves[p].expression}}}" for p in flexible  # type: ignore[union-attr]
-                              if stand_ins.get(p) is not None)
+            names = ", ".join(f"${{{leaves[p].expression}}}"  # type: ignore[union-attr]
+                              for p in flexible if stand_ins.get(p) is not None)
             return builder, opaque, (
                 f"no stand-in for {names or 'the fragments convguard cannot see'} lets "
                 f"PostgreSQL parse the statement ({error.message})")
