@@ -295,3 +295,69 @@ def test_configured_params_bind_roles() -> None:
 def test_a_configured_function_that_holds_no_query_is_an_error() -> None:
     result = check_source(f"{VIRTUAL}/a.ts", ACTION, config=bound("a.ts", "noSuchFunction"))
     assert [type(e).__name__ for e in result.errors] == ["SelectorError"]
+
+
+# -- messages say what is there (issue 10) --------------------------------------------------------
+
+def sql_diagnostics(*changes: tuple[str, str]) -> list[object]:
+    result = check_source(f"{VIRTUAL}/q.sql", variant(REFERENCE, *changes),
+                          config=bound("q.sql"))
+    assert not result.errors, result.errors
+    return list(result.diagnostics)
+
+
+LAST_SEND = (
+    ('    dst."sentAt",\n    l."appointmentBookedAt",',
+     '    dst."sentAt",\n    (SELECT MAX(m2."sentAt") FROM "Message" m2 WHERE m2."aiDraftId" = d.id)'
+     ' AS "lastSentAt",\n    l."appointmentBookedAt",'),
+    ('      WHEN ad."appointmentBookedAt" > ad."sentAt"\n',
+     '      WHEN ad."appointmentBookedAt" > ad."lastSentAt"\n'),
+    ('          ad."sentAt" + (:attribution_window_days',
+     '          ad."lastSentAt" + (:attribution_window_days'),
+)
+NO_PRE_BOOKED_BRANCH = ('      WHEN ad."appointmentBookedAt" IS NOT NULL\n'
+                        '        AND ad."appointmentBookedAt" <= ad."sentAt" THEN NULL\n', "")
+AUTO_SEND_FILTER = "    AND (d.channel <> 'email' OR ec.\"responseMode\" = 'AI_AUTO_SEND')\n),"
+
+
+def with_filter(condition: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    return NO_PRE_BOOKED_BRANCH, (AUTO_SEND_FILTER, AUTO_SEND_FILTER[:-3] + f"\n    AND {condition}\n),")
+
+
+def test_window_anchored_on_another_expression_is_reported_as_that() -> None:
+    [diagnostic] = sql_diagnostics(*LAST_SEND)
+    assert diagnostic.code == "CG205"  # type: ignore[attr-defined]
+    assert "anchored on ad.\"lastSentAt\" (MAX(Message.sentAt))" in diagnostic.message  # type: ignore[attr-defined]
+    assert "missing" not in diagnostic.message  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("condition", [
+    'COALESCE(l."appointmentBookedAt" > dst."sentAt", true)',
+    'NOT (l."appointmentBookedAt" IS NOT NULL AND l."appointmentBookedAt" <= dst."sentAt")',
+    '(dst."sentAt" < l."appointmentBookedAt" OR l."appointmentBookedAt" IS NULL)',
+    'NOT COALESCE(l."appointmentBookedAt" <= dst."sentAt", false)',
+])
+def test_a_where_that_excludes_pre_booked_drafts_is_enough(condition: str) -> None:
+    assert sql_codes(*with_filter(condition)) == set()
+
+
+def test_a_where_that_also_drops_unbooked_leads_says_so() -> None:
+    [diagnostic] = sql_diagnostics(*with_filter('l."appointmentBookedAt" > dst."sentAt"'))
+    assert diagnostic.code == "CG206"  # type: ignore[attr-defined]
+    assert "excludes pre-booked drafts but also every draft of a lead with no booking" in \
+        diagnostic.message  # type: ignore[attr-defined]
+    assert "judged as NOT_BOOKED or PENDING" not in diagnostic.message  # type: ignore[attr-defined]
+
+
+def test_an_unreadable_exclusion_is_not_called_missing() -> None:
+    diagnostics = sql_diagnostics(
+        *with_filter('(l."appointmentBookedAt" > dst."sentAt") IS NOT FALSE'))
+    [cg206] = [d for d in diagnostics if d.code == "CG206"]  # type: ignore[attr-defined]
+    assert "cannot read as the pre-booked exclusion" in cg206.message  # type: ignore[attr-defined]
+    assert "are not excluded" not in cg206.message  # type: ignore[attr-defined]
+
+
+def test_pre_booked_drafts_still_reported_when_nothing_excludes_them() -> None:
+    [diagnostic] = sql_diagnostics(NO_PRE_BOOKED_BRANCH)
+    assert diagnostic.code == "CG206"  # type: ignore[attr-defined]
+    assert "are not excluded" in diagnostic.message  # type: ignore[attr-defined]

@@ -52,15 +52,88 @@ def _versus_send(facts: BookingFacts) -> list[Comparison]:
 
 
 def _is_exclusion_filter(facts: BookingFacts, comparison: Comparison) -> bool:
-    """``b IS NULL OR b > s`` in a filter: pre-booked drafts dropped before any outcome."""
-    if comparison.op not in (">", ">=") or clause_of(comparison.node) not in _FILTERS:
+    """A filter that drops exactly the pre-booked drafts before any outcome is decided:
+    ``b IS NULL OR b > s``, or any condition that reads the same (``COALESCE(b > s, true)``,
+    ``NOT (b IS NOT NULL AND b <= s)``), judged by :func:`_filter_reading`."""
+    if clause_of(comparison.node) not in _FILTERS:
         return False
-    parent = comparison.node.parent
-    while isinstance(parent, (exp.Paren, exp.Or)):
-        if isinstance(parent, exp.Or):
-            return any(facts.is_booking(is_null(part)) for part in disjuncts(parent))
-        parent = parent.parent
-    return False
+    if comparison.op in (">", ">="):
+        parent = comparison.node.parent
+        while isinstance(parent, (exp.Paren, exp.Or)):
+            if isinstance(parent, exp.Or):
+                if any(facts.is_booking(is_null(part)) for part in disjuncts(parent)):
+                    return True
+                break
+            parent = parent.parent
+    return _filter_reading(facts, comparison) == "excludes pre-booked"
+
+
+_UNKNOWN = object()
+# A booking relative to the send: none, before it, at the same instant, after it.
+_SCENARIOS = ("null", "before", "same", "after")
+_HOLDS = {
+    "before": {"<": True, "<=": True, "<>": True, "=": False, ">": False, ">=": False},
+    "same": {"<": False, "<=": True, "<>": False, "=": True, ">": False, ">=": True},
+    "after": {"<": False, "<=": False, "<>": True, "=": False, ">": True, ">=": True},
+}
+
+
+def _filter_reading(facts: BookingFacts, comparison: Comparison) -> str | None:
+    """What the filter conjunct holding ``comparison`` (booking vs send) does to a draft, read
+    with SQL's three-valued logic in each case of the booking: ``excludes pre-booked`` (keeps
+    no booking and a booking after the send, drops the rest), ``drops unbooked`` (also drops a
+    lead with no booking), or None (another effect, or a form convguard does not read)."""
+    root = condition_root(comparison.node)
+    conjunct = next((part for part in conjuncts(root) if _within(comparison.node, part)), None)
+    if conjunct is None:
+        return None
+    kept = {}
+    for scenario in _SCENARIOS:
+        value = _truth(facts, conjunct, scenario)
+        if value is _UNKNOWN:
+            return None
+        kept[scenario] = value is True
+    if not kept["after"] or kept["before"] or kept["same"]:
+        return None
+    return "excludes pre-booked" if kept["null"] else "drops unbooked"
+
+
+def _truth(facts: BookingFacts, node: exp.Expression | None, scenario: str) -> object:
+    """True, False, None (SQL NULL) or _UNKNOWN for ``node`` when the booking is ``scenario``."""
+    if isinstance(node, exp.Paren):
+        return _truth(facts, node.this, scenario)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Not):
+        value = _truth(facts, node.this, scenario)
+        return value if value is None or value is _UNKNOWN else not value
+    if isinstance(node, (exp.And, exp.Or)):
+        left = _truth(facts, node.this, scenario)
+        right = _truth(facts, node.expression, scenario)
+        if _UNKNOWN in (left, right):
+            return _UNKNOWN
+        decisive = isinstance(node, exp.Or)  # TRUE decides an OR, FALSE an AND
+        if decisive in (left, right):
+            return decisive
+        return None if None in (left, right) else not decisive
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        if not facts.is_booking(node.this):
+            return _UNKNOWN
+        return (scenario == "null") != bool(node.args.get("negate"))
+    if isinstance(node, exp.Coalesce):
+        for part in [node.this, *node.expressions]:
+            value = _truth(facts, part, scenario)
+            if value is not None:
+                return value
+        return None
+    found = next((c for c in facts.comparisons if c.node is node and not isinstance(node,
+                                                                                    exp.Between)),
+                 None)
+    if found is not None:
+        for candidate in (found, found.flipped()):
+            if facts.is_booking(candidate.left) and facts.is_send_time(candidate.right):
+                return None if scenario == "null" else _HOLDS[scenario][candidate.op]
+    return _UNKNOWN
 
 
 def _booked_branches(facts: BookingFacts) -> list[Comparison]:
@@ -70,6 +143,9 @@ def _booked_branches(facts: BookingFacts) -> list[Comparison]:
     for comparison in _versus_send(facts):
         if comparison.op not in (">", ">=") or _is_exclusion_filter(facts, comparison):
             continue
+        if clause_of(comparison.node) in _FILTERS \
+                and _filter_reading(facts, comparison) == "drops unbooked":
+            continue  # a filter on the drafts, CG206's finding, not an outcome's condition
         root = condition_root(comparison.node)
         if id(root) not in seen:
             seen.add(id(root))
@@ -95,6 +171,23 @@ def _caps(facts: BookingFacts, bound: exp.Expression | None) -> tuple[bool, bool
     to = any(facts.role(part) == "to" for part in parts)
     window = any(facts.is_window_end(part) for part in parts)
     return to, window
+
+
+def _window_elsewhere(facts: BookingFacts) -> tuple[Comparison, str] | None:
+    """``booking > x`` opening an outcome where ``x`` is not the send time (and not a role):
+    the window exists but starts at another instant. ``x`` with what it is computed from."""
+    for comparison in _booking_comparisons(facts):
+        if comparison.op not in (">", ">=") or facts.is_send_time(comparison.right) \
+                or facts.role(comparison.right) is not None \
+                or clause_of(comparison.node) in _FILTERS:
+            continue
+        result = facts.lineage_of(comparison.right)
+        if result is None or not result.columns:
+            continue
+        columns = ", ".join(f"{table}.{column}" for table, column in sorted(result.columns))
+        aggregates = ", ".join(sorted(result.aggregates))
+        return comparison, (f"{aggregates.upper()}({columns})" if aggregates else columns)
+    return None
 
 
 @rule("CG205", "attribution-window-mismatch", profile=PROFILE)
@@ -147,6 +240,16 @@ def attribution_window_mismatch(query: ExtractedQuery, parsed: ParsedQuery,
         return
     branches = _booked_branches(facts)
     if not branches:
+        elsewhere = _window_elsewhere(facts)
+        if elsewhere is not None:
+            start, described = elsewhere
+            yield at(start.node, facts.sql,
+                     f"the attribution window is anchored on {facts.show(start.right)} "
+                     f"({described}), not on the send time ({facts.anchor_name}.\"sentAt\", the "
+                     "first outbound message): bookings are credited to the wrong instant",
+                     'compare the booking with the send time: booking > dst."sentAt" AND booking '
+                     '<= LEAST(to, dst."sentAt" + window * interval \'1 day\')')
+            return
         yield at(facts.outcome_position(), facts.sql,
                  "no condition compares the booking with the send time (booking > send): the "
                  "attribution window is missing",
@@ -192,8 +295,10 @@ def pre_booked_draft_counted(query: ExtractedQuery, parsed: ParsedQuery, lineage
     ## What it does
     Looks for the pre-booked branch: `booking <= send` mapped to `NULL` (excluded) in the
     outcome `CASE` before the PENDING and BOOKED branches, or pre-booked drafts filtered out
-    (`booking IS NULL OR booking > send`). A missing branch, a branch that maps to an outcome,
-    `<` instead of `<=`, or a branch after the others is reported.
+    (`booking IS NULL OR booking > send`, or any filter that reads the same in SQL's
+    three-valued logic, such as `COALESCE(booking > send, true)`). A missing branch, a branch
+    that maps to an outcome, `<` instead of `<=`, a branch after the others, or a filter that
+    also drops leads with no booking is reported, each as what it is.
 
     ## Why is this bad?
     A lead who booked before the send did not book *because of* it. Judging such drafts counts
@@ -233,7 +338,25 @@ def pre_booked_draft_counted(query: ExtractedQuery, parsed: ParsedQuery, lineage
     versus = _versus_send(facts)
     if any(_is_exclusion_filter(facts, c) for c in versus):
         return
+    filtered = [c for c in versus if clause_of(c.node) in _FILTERS]
+    for comparison in filtered:
+        if _filter_reading(facts, comparison) == "drops unbooked":
+            yield at(comparison.node, facts.sql,
+                     f"the filter {facts.show(comparison.node)} excludes pre-booked drafts but "
+                     "also every draft of a lead with no booking: those must be judged "
+                     "(NOT_BOOKED, PENDING or BOOKED_NO_TIMESTAMP)",
+                     "keep leads without a booking: (booking IS NULL OR booking > send)")
+            return
     earlier = [c for c in versus if c.op in ("<=", "<", "=")]
+    if filtered and not any(clause_of(c.node) not in _FILTERS for c in earlier):
+        comparison = filtered[0]
+        yield at(comparison.node, facts.sql,
+                 f"a filter compares the booking with the send time ({facts.show(comparison.node)})"
+                 " in a form convguard cannot read as the pre-booked exclusion: it cannot prove "
+                 "pre-booked drafts are dropped and every other draft kept",
+                 "write the exclusion as (booking IS NULL OR booking > send), or map pre-booked "
+                 "drafts to NULL as the first WHEN of the outcome CASE")
+        return
     if not earlier:
         booked = _booked_branches(facts)
         yield at(booked[0].node if booked else facts.outcome_position(), facts.sql,
