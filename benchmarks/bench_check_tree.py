@@ -450,7 +450,8 @@ def big_sql_file(size: int) -> str:
 
 def big_ts_file(size: int) -> str:
     statement = big_statement(size - 200)
-    # two interpolations, so the template is bound like the application's
+    # a parameter in every filter group (code that builds a big filter binds its values)
+    statement = re.sub(r"'client-(\d+)'", r"${clientIds[\1]}", statement)
     statement = statement.replace("SELECT l.id,", "SELECT l.id, ${label} AS label,", 1)
     statement = statement.replace('FROM "Lead" l\n',
                                   'FROM "Lead" l\nJOIN "Client" c ON c.id = l."clientId" '

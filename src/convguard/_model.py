@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 PlaceholderKind = Literal["value", "list", "named"]
@@ -144,6 +145,23 @@ class UnsafeCall:
     function: str | None
 
 
+class _OffsetIndex:
+    """Sorted starts of a query's segments, placeholders and opaque fragments (for bisect)."""
+
+    __slots__ = ("by_index", "opaque", "opaque_starts", "placeholder_starts", "placeholders",
+                 "segment_starts")
+
+    def __init__(self, segment_starts: tuple[int, ...], placeholder_starts: tuple[int, ...],
+                 placeholders: tuple[Placeholder, ...], opaque_starts: tuple[int, ...],
+                 opaque: tuple[OpaqueFragment, ...], by_index: dict[int, Placeholder]) -> None:
+        self.segment_starts = segment_starts
+        self.placeholder_starts = placeholder_starts
+        self.placeholders = placeholders
+        self.opaque_starts = opaque_starts
+        self.opaque = opaque
+        self.by_index = by_index
+
+
 @dataclass(frozen=True)
 class ExtractedQuery:
     """One SQL statement found in a host file, ready to parse, check and bind.
@@ -176,25 +194,43 @@ class ExtractedQuery:
         Offsets inside a placeholder (or an opaque fragment's stand-in) map to the start of its
         interpolation.
         """
-        for placeholder in self.placeholders:
-            if placeholder.sql_start <= sql_offset < placeholder.sql_end:
-                return placeholder.host_span.start
-        for fragment in self.opaque:
-            if fragment.sql_start <= sql_offset < fragment.sql_end:
-                return fragment.host_span.start
-        starts = [segment.sql_start for segment in self.segments]
-        index = bisect.bisect_right(starts, sql_offset) - 1
+        stand_in = self.stand_in_at(sql_offset)
+        if stand_in is not None:
+            return stand_in.host_span.start
+        index = bisect.bisect_right(self._offsets.segment_starts, sql_offset) - 1
         if index < 0:
             return self.span.start
         segment = self.segments[index]
         return segment.host_start + min(sql_offset - segment.sql_start, segment.length)
 
+    def stand_in_at(self, sql_offset: int) -> Placeholder | OpaqueFragment | None:
+        """The placeholder (else the opaque fragment) whose SQL text holds ``sql_offset``."""
+        offsets = self._offsets
+        for starts, items in ((offsets.placeholder_starts, offsets.placeholders),
+                              (offsets.opaque_starts, offsets.opaque)):
+            index = bisect.bisect_right(starts, sql_offset) - 1
+            # they never overlap, so the last one starting at or before the offset decides
+            if index >= 0 and sql_offset < items[index].sql_end:
+                return items[index]
+        return None
+
     def placeholder(self, index: int) -> Placeholder | None:
         """The placeholder written ``$index``, if any."""
+        return self._offsets.by_index.get(index)
+
+    @cached_property
+    def _offsets(self) -> _OffsetIndex:
+        # Built once per query: position lookups are then O(log n), so mapping every finding,
+        # suppression or placeholder of a statement with n of them costs O(n log n), not O(n²).
+        placeholders = tuple(sorted(self.placeholders, key=lambda p: p.sql_start))
+        opaque = tuple(sorted(self.opaque, key=lambda o: o.sql_start))
+        by_index: dict[int, Placeholder] = {}
         for placeholder in self.placeholders:
-            if placeholder.index == index:
-                return placeholder
-        return None
+            by_index.setdefault(placeholder.index, placeholder)
+        return _OffsetIndex(
+            tuple(segment.sql_start for segment in self.segments),
+            tuple(p.sql_start for p in placeholders), placeholders,
+            tuple(o.sql_start for o in opaque), opaque, by_index)
 
     @property
     def label(self) -> str:

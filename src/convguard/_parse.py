@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import re
@@ -155,15 +156,17 @@ class ParsedQuery:
 
     def quoted_at(self, offset: int) -> QuotedSpan | None:
         """The string literal or quoted identifier containing ``offset``, if any."""
-        for span in self.quoted():
-            if span.start < offset < span.end:
-                return span
+        spans = self.quoted()  # in source order and disjoint: one bisect finds the candidate
+        index = bisect.bisect_left(spans, (offset,)) - 1
+        if index >= 0 and spans[index].start < offset < spans[index].end:
+            return spans[index]
         return None
 
     def comment_at(self, offset: int) -> tuple[int, int] | None:
-        for start, end in self.comments():
-            if start <= offset < end:
-                return (start, end)
+        comments = self.comments()
+        index = bisect.bisect_right(comments, (offset, len(self.sql) + 1)) - 1
+        if index >= 0 and comments[index][0] <= offset < comments[index][1]:
+            return comments[index]
         return None
 
 
@@ -207,7 +210,10 @@ def parse_sql(sql: str) -> ParsedQuery:
             SqlSyntaxError("cannot insert multiple commands into a prepared statement", second),
             pg_tree=pg_tree,
         )
-    return ParsedQuery(sql, trees[0] if trees else None, pg_tree=pg_tree)
+    parsed = ParsedQuery(sql, trees[0] if trees else None, pg_tree=pg_tree)
+    # the lexical regions come from the tokens at hand: a second tokenization would cost as much
+    parsed._index["quoted"], parsed._index["comments"] = _regions(sql, tokens)
+    return parsed
 
 
 PostgresParser = Callable[[str], "tuple[str | None, SqlSyntaxError | None]"]

@@ -181,12 +181,9 @@ def host_range(query: ExtractedQuery, start: int, end: int) -> tuple[int, int]:
     first = query.host_offset(start)
     if end <= start:
         return first, first
-    for placeholder in query.placeholders:
-        if placeholder.sql_start <= end - 1 < placeholder.sql_end:
-            return first, placeholder.host_span.end
-    for fragment in query.opaque:
-        if fragment.sql_start <= end - 1 < fragment.sql_end:
-            return first, fragment.host_span.end
+    stand_in = query.stand_in_at(end - 1)
+    if stand_in is not None:
+        return first, stand_in.host_span.end
     return first, query.host_offset(end - 1) + 1
 
 
@@ -283,22 +280,58 @@ Clause = Literal["where", "on", "having", "filter", "case", "select", "other"]
 
 
 def clause_of(node: exp.Expression) -> Clause:
-    """Where a predicate sits: a filter (WHERE/ON/HAVING/FILTER), a CASE branch, or elsewhere."""
+    """Where a predicate sits: a filter (WHERE/ON/HAVING/FILTER), a CASE branch, or elsewhere.
+
+    The answer for every node passed on the way up is remembered, so asking for each of the n
+    predicates of a long ``OR``/``AND`` chain (n deep) costs O(n) in all, not O(n²).
+
+    Example:
+        >>> from convguard._parse import parse_sql
+        >>> tree = parse_sql("SELECT CASE WHEN a > 1 THEN 1 END FROM t WHERE b > 2 OR c > 3").tree
+        >>> [clause_of(node) for node in tree.find_all(exp.GT)]
+        ['case', 'where', 'where']
+    """
+    passed: list[exp.Expression] = []
     child: exp.Expression = node
     parent = node.parent
+    clause: Clause = "other"
     while parent is not None:
-        if isinstance(parent, exp.If) and child is parent.this:
-            return "case"
-        if isinstance(parent, exp.Where):
-            return "filter" if isinstance(parent.parent, exp.Filter) else "where"
-        if isinstance(parent, exp.Join) and child is parent.args.get("on"):
-            return "on"
-        if isinstance(parent, exp.Having):
-            return "having"
-        if isinstance(parent, (exp.Select, exp.Subquery)):
-            return "select"
+        known = _CLAUSES.get(id(child))
+        if known is not None and known[0] is child:
+            clause = known[1]
+            break
+        passed.append(child)
+        decided = _clause_at(child, parent)
+        if decided is not None:
+            clause = decided
+            break
         child, parent = parent, parent.parent
-    return "other"
+    if len(_CLAUSES) > _CLAUSES_LIMIT:
+        _CLAUSES.clear()
+    for each in passed:
+        _CLAUSES[id(each)] = (each, clause)
+    return clause
+
+
+# id(node) -> (node, its clause); the node is kept so that a reused id is never mistaken for it.
+# Trees are never mutated (parses are shared), so an answer never goes stale.
+_CLAUSES: dict[int, tuple[exp.Expression, Clause]] = {}
+_CLAUSES_LIMIT = 1_000_000
+
+
+def _clause_at(child: exp.Expression, parent: exp.Expression) -> Clause | None:
+    """The clause decided by the edge ``parent -> child``, or None to look further up."""
+    if isinstance(parent, exp.If) and child is parent.this:
+        return "case"
+    if isinstance(parent, exp.Where):
+        return "filter" if isinstance(parent.parent, exp.Filter) else "where"
+    if isinstance(parent, exp.Join) and child is parent.args.get("on"):
+        return "on"
+    if isinstance(parent, exp.Having):
+        return "having"
+    if isinstance(parent, (exp.Select, exp.Subquery)):
+        return "select"
+    return None
 
 
 def condition_root(node: exp.Expression) -> exp.Expression:
