@@ -90,12 +90,13 @@ class ResultShape:
 class Profile:
     """A family of queries: roles, result shape, rules, oracle and test material.
 
-    - ``params`` checks and resolves a scenario's ``params`` (raises ``ValueError`` with a
-      message for a bad one); ``role_values`` turns them and the scenario's dataset into the value
+    - ``params`` checks and resolves a scenario's ``params`` (raises
+      :class:`convguard.ScenarioError` for a bad one); ``role_values`` turns them and the scenario's dataset into the value
       of every role.
     - ``oracle(dataset, params)`` computes the expected result in plain Python.
     - ``schema()`` is the profile's own data model (for a query bound to it when the application
-      names none); ``scenarios`` a folder of packaged scenario files.
+      names none; without one the configuration's ``schema`` is needed); ``scenarios`` a folder
+      of packaged scenario files.
     - ``rules``: its rules (codes start with ``rule_prefix``, unique across profiles).
     - ``options``: a frozen dataclass, the typed ``[query.options]`` table of a query bound to it.
     - ``strategies()`` a Hypothesis strategy of scenario documents, ``relations()`` its

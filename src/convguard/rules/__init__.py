@@ -17,7 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from convguard.rules._base import Binding, Finding, Rule, RuleContext
+from convguard._parse import parameter_index
+from convguard.rules._base import Binding, Finding, Rule, RuleContext, at, rule
 from convguard.rules._binding import unmapped_interpolation
 from convguard.rules._engine import UNUSED_SUPPRESSION, invalid_sql, unresolved_column
 from convguard.rules._nul_character import nul_character_in_sql
@@ -71,4 +72,7 @@ def get_rule(code: str) -> Rule | None:
     return all_rules().get(code.strip().upper())
 
 
-__all__ = ["RULES", "Binding", "Finding", "Rule", "RuleContext", "all_rules", "get_rule"]
+#: For a profile's own rules: ``@rule(code, name, profile=...)`` declares one, ``at(node, sql,
+#: message, fix)`` makes a finding of a tree node, ``parameter_index(node)`` reads a ``$n``.
+__all__ = ["RULES", "Binding", "Finding", "Rule", "RuleContext", "all_rules", "at", "get_rule",
+           "parameter_index", "rule"]

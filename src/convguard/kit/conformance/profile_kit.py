@@ -51,14 +51,20 @@ class ProfileKit:
 def kit_of(profile: Profile) -> ProfileKit:
     """The conformance hooks of any profile that has a result shape (a ConfigError names what a
     profile lacks)."""
-    missing = [name for name in ("result", "params", "role_values", "schema")
+    missing = [name for name in ("result", "params", "role_values")
                if getattr(profile, name) is None]
     if missing:
         raise ConfigError(f"profile {profile.name!r} cannot be tested: it has no "
                           f"{', '.join(missing)}", hint="give the Profile these hooks")
     result = profile.result
-    assert result is not None and profile.schema is not None  # checked above
+    assert result is not None  # checked above
     assert profile.role_values is not None and profile.params is not None
+
+    def schema() -> Schema:
+        if profile.schema is None:
+            raise ConfigError(f"profile {profile.name!r} has no data model of its own",
+                              hint='set schema = "prisma/schema.prisma" in the configuration')
+        return profile.schema()
 
     def oracle(dataset: Dataset, params: Mapping[str, Any]) -> Any:
         if profile.oracle is None:
@@ -68,7 +74,7 @@ def kit_of(profile: Profile) -> ProfileKit:
 
     return ProfileKit(
         profile=profile,
-        schema=profile.schema,
+        schema=schema,
         contract=ScenarioContract(
             role_names=profile.scenario_roles,
             check_params=profile.params,
