@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml  # noqa: F401 - imported here, outside the in-process runs, so that they share it
 
 pytest_plugins = ["pytester"]
 
@@ -131,3 +132,96 @@ def test_ini_settings_choose_the_server_and_driver(pytester: pytest.Pytester, be
     names = {row[0] for row in bench.server.admin().execute(
         "SELECT datname FROM pg_database WHERE datname LIKE 'convguard%'").fetchall()}
     assert names <= set(bench.server.created_databases)  # the subprocess dropped its own
+
+
+# A repository that is not the booking one: a query with no profile ------------------------------
+
+REVENUE_APP = ROOT / "fixtures" / "revenue_app"
+
+
+def revenue_app(pytester: pytest.Pytester) -> Path:
+    """``fixtures/revenue_app`` as a fresh repository in pytester's folder."""
+    import shutil
+
+    shutil.copytree(REVENUE_APP, pytester.path, dirs_exist_ok=True)
+    (pytester.path / ".git").mkdir()
+    return pytester.path
+
+
+def test_generic_scenarios_are_items_and_conform(pytester: pytest.Pytester, bench) -> None:
+    revenue_app(pytester)
+    dsn = bench.server.conninfo("postgres")
+    result = run(pytester, "scenarios", f"--convguard-dsn={dsn}", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*scenarios/paid-in-range.yaml::revenue.ts:getRevenueByCustomer"
+                                 "::paid-in-range PASSED*"])
+
+
+def test_a_generic_failure_shows_the_row_diff(pytester: pytest.Pytester, bench) -> None:
+    root = revenue_app(pytester)
+    query = root / "app" / "revenue.ts"
+    query.write_text(query.read_text().replace('o."paidAt" < ${to}', 'o."paidAt" <= ${to}'))
+    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*rows differ from the scenario's expected rows (as a multiset*",
+                                 "*-  Acme      1000 *         1 *  (expected line 17)",
+                                 "*+  Acme      1500 *         2 *"])
+
+
+def test_an_unusable_file_fails_as_its_item_not_the_session(pytester: pytest.Pytester,
+                                                             bench) -> None:
+    root = revenue_app(pytester)
+    (root / "scenarios" / "broken.yaml").write_text("name: broken\ntables: {Nope: []}\n")
+    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*scenarios/broken.yaml:2: unknown table 'Nope'*"])
+    assert "error" not in result.parseoutcomes()
+
+
+def test_a_query_that_cannot_be_planned_fails_its_files_items(pytester: pytest.Pytester,
+                                                              bench) -> None:
+    """No schema for the generic query: its scenario files fail, a profile query still runs."""
+    import shutil
+
+    root = revenue_app(pytester)
+    shutil.rmtree(root / "prisma")
+    config = root / "convguard.toml"
+    config.write_text(config.read_text() + '\n[[query]]\npath = "' + str(SQL_QUERY) + '"\n'
+                      'profile = "booking-conversion"\nscenarios = ["' + str(ONE_SCENARIO) + '"]\n')
+    result = run(pytester, "scenarios", str(ONE_SCENARIO), f"--rootdir={root}",
+                 f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(["*no schema for app/revenue.ts*"])
+    assert "error" not in result.parseoutcomes()
+
+
+def test_database_fixtures_on_a_schema_that_is_not_bookings(pytester: pytest.Pytester,
+                                                            bench) -> None:
+    revenue_app(pytester)
+    pytester.makepyfile(test_revenue='''
+        from datetime import datetime
+        from pathlib import Path
+
+        from convguard.kit import load_query, run_query, schema_from_prisma, seed
+
+        SCHEMA = schema_from_prisma("prisma/schema.prisma")
+
+        def test_revenue(convguard_database):
+            db = convguard_database(SCHEMA)
+            seed(db.connection, {
+                "Customer": [{"id": "c1", "tenantId": "t1", "name": "Acme"}],
+                "Order": [{"customerId": "c1", "status": "PAID", "amountCents": 900,
+                           "paidAt": "2026-01-05T00:00:00Z", "reference": "r1"}]}, SCHEMA)
+            rows = run_query(db.connection, load_query("app/revenue.ts::getRevenueByCustomer"),
+                             {"tenantIds": ["t1"], "from": datetime(2026, 1, 1),
+                              "to": datetime(2026, 2, 1)})
+            assert rows[0]["revenue_cents"] == 900
+
+        def test_each_test_gets_a_fresh_database(convguard_database, convguard_server):
+            db = convguard_database(Path("prisma/schema.prisma"))
+            assert db.connection.execute('SELECT count(*) FROM "Order"').fetchone() == (0,)
+            other = convguard_database('CREATE TABLE t (id int)')
+            assert other.name != db.name and other.server is convguard_server
+    ''')
+    result = run(pytester, "test_revenue.py", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result.assert_outcomes(passed=2)

@@ -40,7 +40,7 @@ from convguard._model import (
 if TYPE_CHECKING:
     from convguard._check import CheckResult, check_paths, check_source
     from convguard._config import Config, find_config
-    from convguard._schema import Schema
+    from convguard._schema import Column, EnumType, Index, Schema, Table
     from convguard.extract import extract_source
 
 __version__ = "0.1.0"
@@ -53,6 +53,10 @@ _LAZY = {
     "Config": "convguard._config",
     "find_config": "convguard._config",
     "Schema": "convguard._schema",
+    "Table": "convguard._schema",
+    "Column": "convguard._schema",
+    "EnumType": "convguard._schema",
+    "Index": "convguard._schema",
     "extract_source": "convguard.extract",
 }
 
@@ -71,14 +75,17 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BindingError",
     "CheckResult",
+    "Column",
     "Config",
     "ConfigError",
     "ConvguardError",
     "DatabaseError",
     "Diagnostic",
+    "EnumType",
     "ExtractedQuery",
     "ExtractionError",
     "ExtractionResult",
+    "Index",
     "InputError",
     "Placeholder",
     "Position",
@@ -88,6 +95,7 @@ __all__ = [
     "SchemaError",
     "SelectorError",
     "Span",
+    "Table",
     "UnsafeCall",
     "__version__",
     "check_paths",

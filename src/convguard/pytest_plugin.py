@@ -4,8 +4,15 @@ Scenario files are collected only inside the ``scenarios`` folders of the config
 (``convguard.toml`` or ``[tool.convguard]`` found from the rootdir, or ``--convguard-config``):
 ``pytest fixtures/scenarios`` yields items such as
 ``fixtures/scenarios/pre-booked.yaml::booking_conversion.sql::pre-booked-same-millisecond``.
-A failing item shows the expected and actual counts per bucket (``*`` marks a difference), or the
-SQLSTATE and message PostgreSQL gave.
+A failing item shows the expected and actual counts per bucket of a profile's query, or the
+expected and actual rows of a query without a profile (``*`` marks a difference), or the SQLSTATE
+and message PostgreSQL gave. A file that cannot be used (a bad scenario, a query that cannot be
+planned, such as one without a schema) fails as its own item; the rest of the session runs.
+
+Fixtures for a project's own database tests, as pytest-postgresql's factories:
+``convguard_server`` (the session's server) and ``convguard_database`` (a factory:
+``convguard_database(schema_or_ddl_or_prisma_path)`` -> a fresh database cloned from a template
+per schema, with ``.connection``, dropped after the test).
 
 One PostgreSQL server per session (per xdist worker, each with its own databases); the scenario
 rows of an item live in a transaction that is rolled back. Options (command line, or the ini
@@ -27,6 +34,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from convguard._schema import Schema
+    from convguard.kit import DatabaseHandle
+    from convguard.kit.server import Server
     from convguard.commands.test import PlannedQuery
     from convguard.kit.conformance.runner import ScenarioResult, Workbench
 
@@ -71,6 +83,8 @@ class _Session:
         self._dirs: tuple[str, ...] | None = None
         self._source: tuple[str] | None = None
         self._planned: list[PlannedQuery] | None = None
+        self._failures: list[tuple[str, tuple[str, ...], Exception]] = []
+        self._templates: dict[str, Any] = {}
         self._cache: Any = None
         self._bench: Workbench | None = None
         self._warned = False
@@ -105,12 +119,43 @@ class _Session:
         return any(real == d or real.startswith(d + os.sep) for d in self.scenario_dirs())
 
     def planned(self) -> list[PlannedQuery]:
+        """Plans of the configured queries that could be planned (see :meth:`failures`)."""
         if self._planned is None:
-            from convguard.commands.test import plan_queries
+            self._plan()
+        return self._planned or []
 
-            self._planned = plan_queries(config_path=self._config_source(),
-                                         driver=_setting(self.config, "driver"))
-        return self._planned
+    def failures(self) -> list[tuple[str, tuple[str, ...], Exception]]:
+        """``(query, real scenario paths, error)`` per configured query that cannot be planned
+        (no schema, a missing file...): its scenario files fail with the error as their items,
+        and the other queries still run."""
+        if self._planned is None:
+            self._plan()
+        return self._failures
+
+    def _plan(self) -> None:
+        from convguard._paths import display_path
+        from convguard.commands.test import load_config, plan_queries
+
+        config = load_config(self._config_source(), str(self.config.rootpath))
+        planned: list[PlannedQuery] = []
+        failures: list[tuple[str, tuple[str, ...], Exception]] = []
+        for query in config.queries:
+            selector = display_path(config.resolve(query.path)) + (
+                f"::{query.function}" if query.function else "")
+            try:
+                planned += plan_queries([selector], config_path=config.source,
+                                        driver=_setting(self.config, "driver"))
+            except Exception as error:  # noqa: BLE001 - reported by the query's scenario items
+                sources = query.scenarios or config.scenarios
+                failures.append((query.selector(), tuple(
+                    os.path.realpath(config.resolve(source)) for source in sources), error))
+        self._planned, self._failures = planned, failures
+
+    def failures_for(self, path: Path) -> list[tuple[str, Exception]]:
+        real = os.path.realpath(path)
+        return [(name, error) for name, sources, error in self.failures()
+                if any(real == source or real.startswith(source + os.sep)
+                       for source in sources)]
 
     def plans_for(self, path: Path) -> list[PlannedQuery]:
         real = os.path.realpath(path)
@@ -136,12 +181,25 @@ class _Session:
             from convguard.commands.test import server_choice
             from convguard.kit.conformance.runner import Workbench
 
-            planned = self.planned()
+            from convguard.commands.test import load_config
+
+            try:
+                config = load_config(self._config_source(), str(self.config.rootpath))
+            except Exception:  # noqa: BLE001 - a broken configuration: the default server
+                config = None
             provider, dsn = server_choice(_setting(self.config, "dsn"),
-                                          _setting(self.config, "provider"),
-                                          planned[0].config if planned else None)
+                                          _setting(self.config, "provider"), config)
             self._bench = Workbench.start(provider, dsn=dsn)
         return self._bench
+
+    def template(self, ddl: str) -> Any:
+        """A template database holding ``ddl`` on the session's server (made once per DDL)."""
+        if ddl not in self._templates:
+            from convguard.kit.server.databases import create_template
+
+            self._templates[ddl] = create_template(self.bench().server, ddl,
+                                                   prefix="convguard_fixture_tpl")
+        return self._templates[ddl]
 
     def warn_once(self, error: Exception) -> None:
         """Say, once per session, why no scenario is collected (a broken configuration)."""
@@ -160,6 +218,9 @@ class _Session:
             stacklevel=1)
 
     def close(self) -> None:
+        templates, self._templates = list(self._templates.values()), {}
+        for template in templates:
+            template.drop()
         if self._bench is not None:
             bench, self._bench = self._bench, None
             bench.close()
@@ -216,10 +277,16 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Collector]:
         session = self.config.stash[_SESSION]
-        planned = session.plans_for(self.path)
-        names = _query_names(session.planned())
+        try:
+            planned = session.plans_for(self.path)
+            names = _query_names(session.planned())
+            failures = session.failures_for(self.path)
+        except Exception as error:  # noqa: BLE001 - this file's failure, not the session's
+            planned, names, failures = [], {}, [("convguard", error)]
         for item in planned:
             yield QueryNode.from_parent(self, name=names[id(item)], planned=item)
+        for name, error in failures:  # a query that cannot be planned fails its files' items
+            yield QueryNode.from_parent(self, name=name, planned=None, error=error)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:
@@ -230,17 +297,22 @@ class QueryNode(pytest.Collector):
     """A query (``booking_conversion.sql``) under a scenario file; holds the scenario's item, so
     ``file.yaml::booking_conversion.sql::scenario-name`` selects one item."""
 
-    def __init__(self, *, planned: PlannedQuery, **kwargs: Any) -> None:
+    def __init__(self, *, planned: PlannedQuery | None, error: Exception | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
+        self.error = error
 
     def collect(self) -> Iterator[pytest.Item]:
         session = self.config.stash[_SESSION]
-        try:
-            scenario = session.load(self.planned, self.path)
-            name, error = scenario.name, None
-        except Exception as exc:  # noqa: BLE001 - shown as the item's failure, not a crash
-            scenario, name, error = None, self.path.stem, exc
+        if self.planned is None:
+            scenario, name, error = None, self.path.stem, self.error
+        else:
+            try:
+                scenario = session.load(self.planned, self.path)
+                name, error = scenario.name, None
+            except Exception as exc:  # noqa: BLE001 - shown as the item's failure, not a crash
+                scenario, name, error = None, self.path.stem, exc
         yield ScenarioItem.from_parent(self, name=name, planned=self.planned,
                                        scenario=scenario, load_error=error)
 
@@ -252,7 +324,8 @@ class QueryNode(pytest.Collector):
 class ScenarioItem(pytest.Item):
     """One (query, scenario) pair, run on the session's server."""
 
-    def __init__(self, *, planned: PlannedQuery, scenario: Any, load_error: Exception | None,
+    def __init__(self, *, planned: PlannedQuery | None, scenario: Any,
+                 load_error: Exception | None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
@@ -262,6 +335,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         if self.load_error is not None:
             raise self.load_error
+        assert self.planned is not None
         result = self.config.stash[_SESSION].bench().run(self.planned.plan, self.scenario)
         self.user_properties.append(("convguard_elapsed_ms", round(result.elapsed_ms, 3)))
         if not result.passed:
@@ -276,7 +350,8 @@ class ScenarioItem(pytest.Item):
         return _error_text(excinfo) or super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.planned.plan.label} with {self.name}"
+        label = self.planned.plan.label if self.planned is not None else self.parent.name
+        return self.path, None, f"{label} with {self.name}"
 
 
 def _error_text(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
@@ -288,3 +363,57 @@ def _error_text(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
 
         return format_error(error).rstrip("\n").replace("convguard: error: ", "convguard: ", 1)
     return None
+
+
+# Fixtures: a session server and a database per test, as pytest-postgresql's factories ----------
+
+@pytest.fixture(scope="session")
+def convguard_server(request: pytest.FixtureRequest) -> Server:
+    """The session's throwaway PostgreSQL server (one per xdist worker), chosen as the scenario
+    items' is (``--convguard-dsn``, ``--convguard-provider``, the configuration); stopped, with
+    every database convguard made on it, when the session ends."""
+    return request.config.stash[_SESSION].bench().server
+
+
+@pytest.fixture()
+def convguard_database(request: pytest.FixtureRequest,
+                       convguard_server: Server) -> Iterator[Callable[..., DatabaseHandle]]:
+    """A factory of fresh databases for this test: ``convguard_database(schema)`` with a
+    :class:`convguard.Schema`, DDL text, or the path of a ``schema.prisma`` (a ``pathlib.Path``),
+    returns a :class:`convguard.kit.DatabaseHandle` (``.connection``: autocommit, UTC). Each
+    schema is loaded once per session into a template; each call clones it (milliseconds), and
+    the clones are dropped after the test.
+
+    Example::
+
+        def test_revenue(convguard_database):
+            db = convguard_database(Path("prisma/schema.prisma"))
+            seed(db.connection, {...}, schema)
+    """
+    from convguard._schema import Schema as SchemaType
+    from convguard.kit import DatabaseHandle as Handle
+
+    session = request.config.stash[_SESSION]
+    made: list[tuple[Any, Any]] = []
+
+    def make(schema_or_ddl: Schema | str | os.PathLike[str]) -> DatabaseHandle:
+        if isinstance(schema_or_ddl, os.PathLike):
+            from convguard.kit import schema_from_prisma
+
+            schema_or_ddl = schema_from_prisma(schema_or_ddl)
+        if isinstance(schema_or_ddl, SchemaType):
+            from convguard._ddl import schema_ddl
+
+            ddl = schema_ddl(schema_or_ddl)
+        else:
+            ddl = schema_or_ddl
+        database = session.template(ddl).clone(prefix="convguard_test")
+        conn = database.connect()
+        made.append((database, conn))
+        conn.execute("SET TimeZone = 'UTC'")
+        return Handle(conn, database.conninfo, database.name, convguard_server)
+
+    yield make
+    for database, conn in made:
+        conn.close()
+        database.drop()

@@ -146,11 +146,10 @@ MAX_ALIAS_NODES = 10_000
 
 
 def _children(node: Any) -> list[Any]:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
+    # By node id, not class: see _walk_lines (PyYAML imported again has new node classes).
+    if node.id == "mapping":
         return [child for pair in node.value for child in pair]
-    if isinstance(node, yaml.SequenceNode):
+    if node.id == "sequence":
         return list(node.value)
     return []
 
@@ -172,9 +171,6 @@ def check_node_graph(root: Any, *, path: str) -> None:
         ...
         convguard._errors.ScenarioError: s.yaml:1: the anchor on this line refers to itself through an alias (hint: write the value out; a scenario is a tree of values)
     """
-    import yaml
-
-    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
     seen: set[int] = set()
     shared = False
     stack: list[tuple[Any, int]] = [(root, 1)]
@@ -189,11 +185,11 @@ def check_node_graph(root: Any, *, path: str) -> None:
                                 path=path, line=node.start_mark.line + 1,
                                 hint="a scenario is name, params, tables of rows and "
                                      "expected counts: flatten the nesting")
-        if isinstance(node, mapping):
+        if node.id == "mapping":  # by id, not class: see _walk_lines
             for key_node, value_node in node.value:
                 stack.append((key_node, depth + 1))
                 stack.append((value_node, depth + 1))
-        elif isinstance(node, sequence):
+        elif node.id == "sequence":
             stack.extend((child, depth + 1) for child in node.value)
         elif node.tag == _INT_TAG and len(node.value) > MAX_INTEGER_CHARS:
             # Python refuses to convert (or print) integers of thousands of digits.
@@ -266,13 +262,16 @@ def _shared_nodes(root: Any, incoming: Mapping[int, int]) -> list[Any]:
 
 
 def _walk_lines(node: Any, path: DocPath, lines: dict[DocPath, int], source: str) -> None:
-    """Record the line of every mapping key and sequence item; refuse repeated keys."""
-    import yaml
+    """Record the line of every mapping key and sequence item; refuse repeated keys.
 
-    if isinstance(node, yaml.MappingNode):
+    Nodes are told apart by their ``id`` ("mapping", "sequence", "scalar"), not by class: a
+    process that imports PyYAML again (pytest's in-process runs) has new node classes, and the
+    loader made before would no longer match them.
+    """
+    if node.id == "mapping":
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            key = key_node.value if key_node.id == "scalar" else None
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise ScenarioError(
@@ -281,7 +280,7 @@ def _walk_lines(node: Any, path: DocPath, lines: dict[DocPath, int], source: str
             seen[key] = line
             lines[(*path, key)] = line
             _walk_lines(value_node, (*path, key), lines, source)
-    elif isinstance(node, yaml.SequenceNode):
+    elif node.id == "sequence":
         for index, item in enumerate(node.value):
             lines[(*path, index)] = item.start_mark.line + 1
             _walk_lines(item, (*path, index), lines, source)
@@ -376,7 +375,7 @@ def _read_json(text: str, *, path: str) -> Any:
 
 # Values -------------------------------------------------------------------------------------------
 
-_PRECISION = re.compile(r"\((\d+)\)")
+_PRECISION = re.compile(r"\((\d+)(?:\s*,\s*\d+)?\)")
 
 
 def column_family(schema: Schema, column: Column) -> str:
