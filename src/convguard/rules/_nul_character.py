@@ -27,7 +27,11 @@ def nul_positions(sql: str, *, script: bool) -> list[tuple[int, int, str]]:
         >>> nul_positions(r"SELECT '\\0', '\\\\0', '\\x00'", script=True)
         [(8, 10, '\\\\0'), (21, 25, '\\\\x00')]
     """
-    found = [(index, index + 1, "U+0000") for index, char in enumerate(sql) if char == "\x00"]
+    found = []
+    index = sql.find("\x00")
+    while index >= 0:
+        found.append((index, index + 1, "U+0000"))
+        index = sql.find("\x00", index + 1)
     if script and "\\" in sql:
         found += [(match.start(1), match.end(1), match.group(1))
                   for match in _JS_NUL_ESCAPE.finditer(sql)]

@@ -39,8 +39,10 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["BINDING_STATEMENTS", "ParameterVerdict", "char_offset", "parameter_refs",
@@ -60,6 +62,13 @@ _ANY_ARGUMENTS = {
     "jsonb_build_object": 0, "json_build_array": 0, "jsonb_build_array": 0, "format": 1,
     "concat_ws": 1,
 }
+
+
+_KIND = re.compile(r'"stmts":\[\{"stmt":\{"(\w+)"')
+# Only these contexts leave a parameter untyped; a tree without any is decided without a walk.
+_MAY_LEAVE_UNTYPED = re.compile(
+    r'"NullTest":\{"arg":\{"ParamRef"|"AEXPR_(?:NOT_)?DISTINCT"|"RowExpr"|"sval":"(?:'
+    + "|".join(sorted([*_ANY_ARGUMENTS, "count"])) + ')"')
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,11 @@ def statement_kind(pg_tree: str | None) -> str | None:
     ``CREATE TABLE ... AS`` binds its query's parameters and reads as ``CreateTableAsStmt``;
     ``CREATE MATERIALIZED VIEW ... AS``, which does not, as ``CreateMatViewStmt``.
     """
+    if not pg_tree:
+        return None
+    head = _KIND.search(pg_tree, 0, 200)
+    if head is not None and head.group(1) != "CreateTableAsStmt":
+        return head.group(1)  # without decoding the tree: the rules ask for every query
     statement = _statement(pg_tree)
     if not statement:
         return None
@@ -109,6 +123,8 @@ def statement_body(pg_tree: str | None) -> dict[str, Any]:
 
 def parameter_refs(pg_tree: str | None) -> list[tuple[int, int]]:
     """``(n, byte location)`` of every ``$n`` of the statement, in text order."""
+    if not pg_tree or '"ParamRef"' not in pg_tree:
+        return []
     statement = _statement(pg_tree)
     found: list[tuple[int, int]] = []
     if statement:
@@ -118,6 +134,8 @@ def parameter_refs(pg_tree: str | None) -> list[tuple[int, int]]:
 
 def parameter_verdicts(pg_tree: str | None) -> list[ParameterVerdict]:
     """The parameters a statement of a binding kind cannot type under untyped binding."""
+    if not pg_tree or '"ParamRef"' not in pg_tree or not _MAY_LEAVE_UNTYPED.search(pg_tree):
+        return []
     statement = _statement(pg_tree)
     if not statement or statement_kind(pg_tree) not in BINDING_STATEMENTS:
         return []
@@ -150,8 +168,14 @@ def char_offset(sql: str, location: int) -> int:
 
 
 def _statement(pg_tree: str | None) -> dict[str, Any] | None:
+    """The first statement's raw parse node (decoded once per tree text; never mutated)."""
     if not pg_tree:
         return None
+    return _decoded(pg_tree)
+
+
+@lru_cache(maxsize=64)
+def _decoded(pg_tree: str) -> dict[str, Any] | None:
     statements = json.loads(pg_tree).get("stmts") or []
     if not statements:
         return None
