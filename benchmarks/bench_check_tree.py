@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +107,7 @@ def _component(rng: random.Random, name: str) -> str:
         "    return () => clearTimeout(timer);",
         "  }, [open]);", "",
         "  return (",
-        f'    <Card className={{cn("rounded-xl border p-4 shadow-sm", className)}}>',
+        '    <Card className={cn("rounded-xl border p-4 shadow-sm", className)}>',
         "      <CardHeader>",
         f"        <CardTitle>{pascal.replace('', ' ').strip()}</CardTitle>",
         "      </CardHeader>",
@@ -118,7 +117,7 @@ def _component(rng: random.Random, name: str) -> str:
         field = rng.choice(fields)
         lines += [
             f"        {{items.length > {block} && (",
-            f'          <div className="flex items-center gap-2 text-sm text-muted-foreground">',
+            '          <div className="flex items-center gap-2 text-sm text-muted-foreground">',
             f"            <span className={{`font-medium ${{open ? \"text-primary\" : \"\"}}`}}>"
             f"{_pascal(field)}</span>",
             f"            <p>It's {field} #{block}: {{String(items[{block}]?.[1] ?? \"\")}}</p>",
@@ -329,7 +328,7 @@ def _action(rng: random.Random, name: str, sites: int, first: int) -> str:
 def _migration(number: int) -> str:
     table = f"Feature{number}"
     return "\n".join([
-        f"-- CreateTable",
+        "-- CreateTable",
         f'CREATE TABLE "{table}" (',
         '    "id" TEXT NOT NULL,',
         '    "clientId" TEXT NOT NULL,',

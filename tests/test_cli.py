@@ -306,7 +306,7 @@ def test_check_without_paths_uses_configured_queries(capsys: pytest.CaptureFixtu
 def test_check_in_this_repository_without_paths(capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    code, out, err = run(capsys, "check")
+    code, _out, err = run(capsys, "check")
     assert code in (0, 1) and err == "", err
 
 

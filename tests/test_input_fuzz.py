@@ -96,7 +96,7 @@ def mutated_scenarios(draw: st.DrawFn) -> tuple[str, str]:
 @st.composite
 def built_scenarios(draw: st.DrawFn) -> tuple[str, str]:
     """A document shaped like a scenario, with arbitrary values where scenarios hold values."""
-    row = st.dictionaries(st.sampled_from(sum(TABLES.values(), [])), values, max_size=5)
+    row = st.dictionaries(st.sampled_from([column for columns in TABLES.values() for column in columns]), values, max_size=5)
     # Mostly well-formed around the one value under test, so the fuzz reaches the deep checks.
     document: dict[str, object] = {"name": draw(st.one_of(st.just("fuzz"), st.just("fuzz"),
                                                           st.text(max_size=8), values))}
@@ -116,7 +116,7 @@ def built_scenarios(draw: st.DrawFn) -> tuple[str, str]:
             st.dictionaries(st.sampled_from(["booked", "pending", "eligible"]), values,
                             max_size=3), max_size=3), values))
     if draw(st.booleans()):
-        document[draw(st.sampled_from(SCENARIO_KEYS + ["extra"]))] = draw(values)
+        document[draw(st.sampled_from([*SCENARIO_KEYS, "extra"]))] = draw(values)
     if draw(st.booleans()):
         return "s.json", json.dumps(document, default=str, ensure_ascii=draw(st.booleans()))  # NaN/Infinity as JSON extensions
     import yaml

@@ -309,7 +309,7 @@ def test_schema_from_config_reads_a_folder_of_files(tmp_path: Path) -> None:
 def test_schema_from_config_errors(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="not found"):
         schema_from_config(tmp_path / "missing.prisma")
-    with pytest.raises(SchemaError, match="no .prisma file"):
+    with pytest.raises(SchemaError, match=r"no \.prisma file"):
         schema_from_config(tmp_path)
     bad = tmp_path / "bad.prisma"
     bad.write_text("model T {\n  id Nope @id\n}\n", encoding="utf-8")

@@ -321,7 +321,7 @@ def _first_huge_integer(value: Any) -> int | None:
 
 def _long_number_line(text: str, digits: int = 4000) -> int | None:
     """The line of the first run of ``digits`` or more digit characters."""
-    match = re.search(r"[0-9a-fA-F_]{%d,}" % digits, text)
+    match = re.search(rf"[0-9a-fA-F_]{{{digits},}}", text)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 

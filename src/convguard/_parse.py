@@ -260,7 +260,7 @@ def _libpg_query_parser() -> PostgresParser | None:
         majors = {os.path.basename(v)[len("pglast-"):].split(".")[0] for v in versions}
         libraries = glob.glob(os.path.join(folder, "parser.*.so")) + \
             glob.glob(os.path.join(folder, "parser.*.pyd"))
-        if majors != {"7"} and majors != {"8"} or len(libraries) != 1:
+        if (majors != {"7"} and majors != {"8"}) or len(libraries) != 1:
             return None
         import ctypes
 
@@ -450,7 +450,7 @@ def _widen_to_call(node: exp.Func, sql: str, start: int) -> int:
     name = _call_name(node)
     window = sql[max(0, start - len(name) - 40):start]
     match = None
-    for match in re.finditer(rf"{re.escape(name)}\s*\(", window, re.IGNORECASE):
+    for match in re.finditer(rf"{re.escape(name)}\s*\(", window, re.IGNORECASE):  # noqa: B007 - the last
         pass
     if match is None:
         return start
@@ -461,9 +461,9 @@ def _find_call(node: exp.Func, sql: str, near: tuple[int, int]) -> tuple[int, in
     """A call without positioned tokens, searched by name just before or inside ``near``."""
     low = max(0, near[0] - 120)
     match = None
-    for match in re.finditer(rf"\b{re.escape(_call_name(node))}\s*\(", sql[low:near[1]],
+    for match in re.finditer(rf"\b{re.escape(_call_name(node))}\s*\(", sql[low:near[1]],  # noqa: B007
                              re.IGNORECASE):
-        pass
+        pass  # keep the last match
     if match is None:
         return None
     start = low + match.start()

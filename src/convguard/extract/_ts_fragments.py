@@ -1037,7 +1037,6 @@ def build(builder: _SqlBuilder, leaves: tuple[Leaf, ...], stand_ins: dict[int, s
           ) -> list[OpaqueFragment]:
     """Write ``leaves`` into ``builder``; ``stand_ins`` (leaf position -> text) makes a leaf
     opaque. Returns the opaque fragments written."""
-    host = builder.host
     opaque: list[OpaqueFragment] = []
     for position, leaf in enumerate(leaves):
         if isinstance(leaf, Text):

@@ -157,9 +157,11 @@ class Profile:
         Example:
             >>> get_profile("booking-conversion").parse_options({}).anchor_cte
             'draft_send_time'
-            >>> get_profile("booking-conversion").parse_options({"anchor": "x"})
-            Traceback (most recent call last):
-            convguard._errors.ConfigError: profile 'booking-conversion' has no option 'anchor'
+            >>> try:
+            ...     get_profile("booking-conversion").parse_options({"anchor": "x"})
+            ... except ConfigError as error:
+            ...     print(error.message)
+            profile 'booking-conversion' has no option 'anchor'
         """
         if self.options is None:
             if table:
@@ -305,10 +307,14 @@ def get_profile(name: str, *, base: str | None = None) -> Profile:
     """A profile by registered name, or by ``"package.module:ATTR"`` reference.
 
     Example:
-        >>> get_profile("booking-conversion:PROFILE")
-        Traceback (most recent call last):
-        convguard._errors.ConfigError: cannot import the module of profile \
-'booking-conversion:PROFILE': No module named 'booking-conversion'
+        >>> get_profile("convguard.profiles.booking_conversion:PROFILE").name
+        'booking-conversion'
+        >>> try:
+        ...     get_profile("no_such_package.profile:PROFILE")
+        ... except ConfigError as error:
+        ...     print(error.message)
+        cannot import the module of profile 'no_such_package.profile:PROFILE': \
+No module named 'no_such_package'
     """
     if ":" in name:
         return load_reference(name, base=base)

@@ -222,7 +222,7 @@ def comparisons(parsed: ParsedQuery) -> list[Comparison]:
 def core(node: exp.Expression | None) -> exp.Expression | None:
     """A value without what does not change it: parentheses, casts, ``AT TIME ZONE`` a constant."""
     while node is not None:
-        if isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)) or isinstance(node, exp.AtTimeZone) and isinstance(node.args.get("zone"), exp.Literal):
+        if isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)) or (isinstance(node, exp.AtTimeZone) and isinstance(node.args.get("zone"), exp.Literal)):
             node = node.this
         else:
             return node

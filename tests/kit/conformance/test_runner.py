@@ -94,7 +94,7 @@ def test_interval_arithmetic_on_an_untyped_timestamp_fails_like_production(conn)
 
 @pytest.mark.parametrize("driver", ["node-postgres", "typed"])
 def test_every_fixture_scenario_passes_for_both_reference_queries(bench, driver: str) -> None:
-    plans = plans_of(SQL_QUERY, driver=driver) + [ts_plan(driver=driver)]
+    plans = [*plans_of(SQL_QUERY, driver=driver), ts_plan(driver=driver)]
     assert len(plans) == 2 and plans[1].statement_timeout == "10000"
     results = bench.run_all(plans, ALL_SCENARIOS)
     failures = [f"{r.query} x {r.scenario}: {r.check} {r.diff or r.error}" for r in results

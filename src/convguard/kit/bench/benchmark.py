@@ -59,11 +59,24 @@ if TYPE_CHECKING:
     from convguard.kit.server import Server
 
 __all__ = [
-    "DEFAULT_WINDOW_DAYS", "MIN_GAIN_RATIO", "BenchResult", "IndexAdvice", "PlanNode",
-    "SizeResult", "Timing", "advise", "bench_connection", "bench_scenario", "candidate_indexes",
+    "DEFAULT_WINDOW_DAYS",
+    "MIN_GAIN_RATIO",
+    "BenchResult",
+    "IndexAdvice",
+    "PlanNode",
+    "SizeResult",
+    "Timing",
+    "advise",
+    "bench_connection",
+    "bench_scenario",
+    "candidate_indexes",
+    "explain",
+    "growth_slope",
+    "measure",
+    "plan_nodes",
+    "run_bench",
     "synthetic_of",
-    "explain", "growth_slope", "measure",
-    "plan_nodes", "run_bench", "timeout_ms",
+    "timeout_ms",
 ]
 
 RUNS = 3
@@ -343,7 +356,7 @@ def plan_nodes(document: Mapping[str, Any]) -> list[PlanNode]:
         total = float(node.get("Actual Total Time") or 0.0) * loops
         children = node.get("Plans") or ()
         # A parallel node's children report time summed over workers; clamp at zero.
-        exclusive = max(0.0, total - sum(visit(child, path + (n,))
+        exclusive = max(0.0, total - sum(visit(child, (*path, n))
                                          for n, child in enumerate(children)))
         nodes.append(PlanNode(
             node=_node_type(node), relation=node.get("Relation Name"),

@@ -574,7 +574,7 @@ def _caps(context: _Context) -> Iterator[_Site]:
             ("GREATEST", exp.Least)
         position = context.position(node)
         changes = []
-        for number, argument in enumerate(arguments, start=1):
+        for number, _argument in enumerate(arguments, start=1):
             def keep(nodes: list[exp.Expression], position: int = position,
                      index: int = number - 1) -> exp.Expression | None:
                 found = nodes[position]

@@ -421,7 +421,18 @@ def _shrink_and_write(plan: QueryPlan, workbench: Workbench, scenarios: Any,
 
 
 __all__ = [
-    "DEFAULT_EXAMPLES", "DEFAULT_FAILURES_DIR", "GeneratedResult", "documents_strategy",
-    "chunks", "describe_result", "explore", "hypothesis_settings", "run_generated",
-    "scenario_yaml", "shrink", "shrink_from", "write_scenario_file", "yaml_scalar",
+    "DEFAULT_EXAMPLES",
+    "DEFAULT_FAILURES_DIR",
+    "GeneratedResult",
+    "chunks",
+    "describe_result",
+    "documents_strategy",
+    "explore",
+    "hypothesis_settings",
+    "run_generated",
+    "scenario_yaml",
+    "shrink",
+    "shrink_from",
+    "write_scenario_file",
+    "yaml_scalar",
 ]

@@ -17,8 +17,7 @@ file (the run whose counts differ from the oracle's, with the oracle's ``expecte
 Example:
     >>> default_sources(50), default_sources(0), default_sources(3)
     (3, 0, 1)
-    >>> judge = all_equal(lambda label: f"the dataset {label}")
-    >>> judge("same", {"source": 1, "copy": 1}) is None
+    >>> failed(QueryFailed("canceling statement due to statement timeout", sqlstate="57014"))
     True
 """
 
@@ -291,7 +290,8 @@ def run_relations(plans: Sequence[QueryPlan], workbench: Workbench, *, examples:
 
         def visit(number: int, document: Document, group_plans: list[QueryPlan] = group_plans,
                   first: dict[tuple[int, str], tuple[int, Document, Violation]] = first,
-                  timings: list[float] = timings) -> None:
+                  timings: list[float] = timings,
+                  group_relations: tuple[Relation, ...] = group_relations) -> None:
             start = time.perf_counter()
             verdicts = check_relations(workbench, group_plans, document, group_relations)
             timings.append((time.perf_counter() - start) * 1000 / len(group_plans))
