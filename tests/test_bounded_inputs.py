@@ -132,6 +132,9 @@ CASES = {
     "json-integer-of-5000-digits": Case(
         {"sc/int.json": '{"name": "n", "tables": {}, "x": ' + "1" * 5000 + "}"}, _test_argv(), 2,
         ("sc/int.json:1: an integer of 5000 characters",)),
+    "yaml-tag-on-a-value-it-cannot-read": Case(
+        {"sc/tag.yaml": scenario('{to: "2026-02-01"}', "  Lead: [{id: !!float l1}]\n")},
+        _test_argv(), 2, ("sc/tag.yaml:5: cannot read a tagged value: could not convert",)),
     "scenario-without-params": Case(
         {"sc/noparams.yaml": "name: n\ntables: {Client: [{id: c1}]}\n"}, _test_argv(), 2,
         ("sc/noparams.yaml:1: params.to is required",)),

@@ -231,3 +231,32 @@ def test_any_scenario_document_on_a_real_server(document: tuple[str, str], proje
     name, text = document
     (project / "sc" / name).write_bytes(text.encode("utf-8", "surrogatepass"))
     _run(["test", "--examples", "0"], capsys)
+
+
+REVENUE_APP = ROOT / "fixtures" / "revenue_app"
+REVENUE_SEEDS = [path.read_text("utf-8") for path in sorted(
+    (REVENUE_APP / "scenarios").iterdir())]
+
+
+@st.composite
+def mutated_generic_scenarios(draw: st.DrawFn) -> tuple[str, str]:
+    """A scenario of a query without a profile (expected rows), mutated."""
+    text = draw(st.sampled_from(REVENUE_SEEDS))
+    name = "s.json" if text.lstrip().startswith("{") else "s.yaml"
+    return name, _mutate(draw, text, YAML_TOKENS)
+
+
+@FUZZ
+@given(document=mutated_generic_scenarios())
+def test_any_generic_scenario_document_gets_0_1_or_2(document: tuple[str, str], project: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The same promise for the kit's generic mode (parameters by name, expected rows)."""
+    for entry in project.iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(REVENUE_APP, project, dirs_exist_ok=True)
+    for old in (project / "scenarios").iterdir():
+        old.unlink()
+    name, text = document
+    (project / "scenarios" / name).write_bytes(text.encode("utf-8", "surrogatepass"))
+    clear_config_cache()
+    _run(["test", "--examples", "0", "--dsn", UNREACHABLE], capsys)

@@ -306,7 +306,14 @@ def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
         lines[()] = node.start_mark.line + 1
         check_node_graph(node, path=path)
         _walk_lines(node, (), lines, path)
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError) as error:
+            # An explicit tag on a value it cannot read (`!!float PAID`, `!!int x`): PyYAML
+            # raises the conversion's own error, without a place.
+            line, problem = _unreadable_scalar(node) or (None, str(error))
+            raise ScenarioError(f"cannot read a tagged value: {problem}", path=path, line=line,
+                                hint="drop the !!tag, or give a value of that type") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         if path.endswith(".json"):
@@ -320,6 +327,28 @@ def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
     finally:
         loader.dispose()
     return data, lines
+
+
+def _unreadable_scalar(root: Any) -> tuple[int, str] | None:
+    """The line of the first scalar PyYAML's safe constructors cannot build, and why."""
+    import yaml
+
+    probe = yaml.SafeLoader("")
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                probe.construct_object(node)
+            except Exception as error:  # noqa: BLE001 - any failure is the one to point at
+                return node.start_mark.line + 1, str(error)
+        else:
+            stack.extend(reversed(_children(node)))
+    return None
 
 
 def json_depth(text: str) -> tuple[int, int]:
