@@ -164,7 +164,7 @@ def test_a_generic_failure_shows_the_row_diff(pytester: pytest.Pytester, bench) 
     result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*rows differ from the scenario's expected rows (as a multiset*",
-                                 "*-  Acme      1000 *         1 *  (expected line 17)",
+                                 "*-  Acme      1000 *         1 *  (expected line 18)",
                                  "*+  Acme      1500 *         2 *"])
 
 
