@@ -361,3 +361,20 @@ def test_pre_booked_drafts_still_reported_when_nothing_excludes_them() -> None:
     [diagnostic] = sql_diagnostics(NO_PRE_BOOKED_BRANCH)
     assert diagnostic.code == "CG206"  # type: ignore[attr-defined]
     assert "are not excluded" in diagnostic.message  # type: ignore[attr-defined]
+
+
+SET_LOCAL = 'await tx.$executeRawUnsafe("SET LOCAL statement_timeout = 10000");'
+
+
+@pytest.mark.parametrize(("bound_value", "codes"), [
+    ("${String(10000)}", set()),
+    ("${String(10_000)}", set()),
+    ("${'10s'}", set()),
+    ("${String(30000)}", {"CG212"}),
+    ("${String(timeoutMs)}", {"CG212"}),
+])
+def test_set_config_with_a_bound_value_is_the_timeout(bound_value: str, codes: set[str]) -> None:
+    """The form CG105 advises (a bound parameter through set_config) satisfies CG212 when the
+    interpolation is a literal convguard can read, and is reported, as such, when it is not."""
+    form = f"await tx.$executeRaw`SELECT set_config('statement_timeout', {bound_value}, true)`;"
+    assert ts_codes((SET_LOCAL, form)) == codes

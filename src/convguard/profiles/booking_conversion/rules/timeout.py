@@ -39,8 +39,10 @@ def timeout_ms(value: str | float) -> float | None:
     return None if factor is None else float(match.group(1)) * factor
 
 
-def _setting(parsed: ParsedQuery) -> tuple[bool, float | None] | None:
-    """`(is_local, ms)` if a statement sets `statement_timeout`, else None."""
+def _setting(parsed: ParsedQuery, query: ExtractedQuery | None = None
+             ) -> tuple[bool, float | None] | None:
+    """`(is_local, ms)` if a statement sets `statement_timeout`, else None (a bound value is
+    read from its interpolation when that is a literal: ``${String(10000)}``, ``${"10s"}``)."""
     tree = parsed.tree
     if tree is None or "statement_timeout" not in parsed.sql.lower():
         return None
@@ -50,7 +52,7 @@ def _setting(parsed: ParsedQuery) -> tuple[bool, float | None] | None:
             if isinstance(assignment, exp.EQ) and assignment.this.name.lower() == \
                     "statement_timeout":
                 local = str(item.args.get("kind") or "").upper() == "LOCAL"
-                return local, _value_ms(assignment.expression)
+                return local, _value_ms(assignment.expression, query)
         return None
     for call in parsed.find_all(exp.Anonymous):
         arguments = call.expressions
@@ -60,14 +62,44 @@ def _setting(parsed: ParsedQuery) -> tuple[bool, float | None] | None:
                 and arguments[0].this.lower() == "statement_timeout"):
             continue
         local = isinstance(arguments[2], exp.Boolean) and bool(arguments[2].this)
-        return local, _value_ms(arguments[1])
+        return local, _value_ms(arguments[1], query)
     return None
 
 
-def _value_ms(value: exp.Expression | None) -> float | None:
+_WRAPPED = re.compile(r"^(?:String|Number)\((.*)\)$", re.DOTALL)
+_JS_NUMBER = re.compile(r"^\d[\d_]*(?:\.\d+)?$")
+_JS_STRING = re.compile(r"""^(["'`])([^"'`$]*)\1$""")
+
+
+def _value_ms(value: exp.Expression | None, query: ExtractedQuery | None = None) -> float | None:
     if isinstance(value, exp.Literal):
         return timeout_ms(value.this if value.is_string else float(value.this))
+    while isinstance(value, (exp.Cast, exp.Paren)):
+        value = value.this
+    if isinstance(value, exp.Parameter) and query is not None:
+        from convguard._parse import parameter_index
+
+        index = parameter_index(value)
+        placeholder = query.placeholder(index) if index is not None else None
+        return _interpolated_ms(placeholder.expression) if placeholder is not None else None
     return None
+
+
+def _interpolated_ms(expression: str) -> float | None:
+    """The timeout a literal interpolation passes (``String(10_000)``, ``"10s"``), else None.
+
+    Example:
+        >>> _interpolated_ms("String(10_000)"), _interpolated_ms("'10s'"), _interpolated_ms("ms")
+        (10000.0, 10000.0, None)
+    """
+    text = expression.strip()
+    wrapped = _WRAPPED.match(text)
+    if wrapped:
+        text = wrapped.group(1).strip()
+    if _JS_NUMBER.match(text):
+        return float(text.replace("_", ""))
+    quoted = _JS_STRING.match(text)
+    return timeout_ms(quoted.group(2)) if quoted else None
 
 
 @rule("CG212", "missing-statement-timeout", profile=PROFILE)
@@ -123,7 +155,7 @@ def missing_statement_timeout(query: ExtractedQuery, parsed: ParsedQuery, lineag
             continue
         if other.span.start > query.span.start:
             continue
-        setting = _setting(parse(other))
+        setting = _setting(parse(other), other)
         if setting is None:
             continue
         found = True
@@ -134,7 +166,9 @@ def missing_statement_timeout(query: ExtractedQuery, parsed: ParsedQuery, lineag
                           "transaction and leaks to the next user of the pooled connection",
                           "SET LOCAL statement_timeout = 10000", host_span=where)
         if ms is None or ms > LIMIT_MS:
-            shown = "an unreadable value" if ms is None else f"{ms:g} ms"
+            shown = ("a value convguard cannot read (a variable): write it as a literal, e.g. "
+                     "${String(10000)}, so the limit can be checked" if ms is None
+                     else f"{ms:g} ms")
             yield Finding(0, 0, f"statement_timeout is {shown}: the analytics query may run at "
                           f"most {LIMIT_MS} ms", "SET LOCAL statement_timeout = 10000",
                           host_span=where)
