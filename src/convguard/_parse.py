@@ -38,6 +38,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from convguard._sql_text import comments as sql_comments
+
 if TYPE_CHECKING:
     from convguard._model import ExtractedQuery
 
@@ -55,7 +57,6 @@ QUOTED_TOKENS = {
 # PostgreSQL's verdict is what counts, so keep those warnings off stderr unless logging is set up.
 logging.getLogger("sqlglot").addHandler(logging.NullHandler())
 
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL)
 _NAMED = re.compile(r":[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -348,17 +349,13 @@ def _regions(sql: str, tokens: list) -> tuple[tuple[QuotedSpan, ...], tuple[tupl
 
 
 def _gap_comments(sql: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(match.start(), match.end()) for match in _COMMENT.finditer(sql, start, end)]
+    """The comments between two tokens (the gap holds only blanks and comments)."""
+    return [(start + low, start + high) for low, high in sql_comments(sql[start:end])]
 
 
 def _comments(sql: str) -> tuple[tuple[int, int], ...]:
-    """Comments of SQL that cannot be tokenized: skip quoted text with a forgiving scanner."""
-    found = []
-    for match in re.finditer(r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|\Z)",
-                             sql, re.DOTALL):
-        if match.group().startswith(("--", "/*")):
-            found.append((match.start(), match.end()))
-    return tuple(found)
+    """Comments of SQL that cannot be tokenized (the one SQL scanner skips quoted text)."""
+    return sql_comments(sql)
 
 
 def _second_statement(sql: str, tokens: list) -> int | None:

@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass, field
 
 from convguard._errors import ExtractionError
+from convguard._sql_text import Region, regions
 from convguard._model import (
     ExtractedQuery,
     ExtractionResult,
@@ -85,12 +86,15 @@ class _Statement:
 
 
 class _Lexer:
-    """Walks a ``.sql`` file once, collecting statements and their placeholders."""
+    """Walks a ``.sql`` file once, collecting statements and their placeholders; strings,
+    identifiers, dollar quotes and comments come from the one SQL scanner
+    (:func:`convguard._sql_text.regions`)."""
 
     def __init__(self, host: HostText) -> None:
         self.host = host
         self.text = host.text
         self.statements: list[tuple[_Statement, int, tuple[int, int] | None]] = []
+        self.regions = {region.start: region for region in regions(self.text)}
 
     def fail(self, what: str, start: int) -> ExtractionError:
         line = self.host.position(start).line
@@ -117,9 +121,13 @@ class _Lexer:
                 statement = None
                 index = trailing.end() if trailing else index + 1
                 continue
-            end = self.comment_end(index)
-            if end is not None:
-                index = end
+            region = self.regions.get(index)
+            if region is not None:
+                if not region.closed:
+                    raise self.fail(self.unterminated(region), index)
+                if not region.is_comment:
+                    statement.code(index, region.end)
+                index = region.end
                 continue
             end = self.token_end(index, statement)
             statement.code(index, end)
@@ -127,72 +135,32 @@ class _Lexer:
         if statement is not None:
             self.statements.append((statement, length, None))
 
-    def comment_end(self, start: int) -> int | None:
-        text = self.text
-        if text.startswith("--", start):
-            newline = text.find("\n", start)
-            return len(text) if newline == -1 else newline
-        if not text.startswith("/*", start):
-            return None
-        depth, index = 0, start
-        while index < len(text):
-            if text.startswith("/*", index):
-                depth += 1
-                index += 2
-            elif text.startswith("*/", index):
-                depth -= 1
-                index += 2
-                if depth == 0:
-                    return index
-            else:
-                index += 1
-        raise self.fail("/* comment", start)
+    def unterminated(self, region: Region) -> str:
+        """What an unclosed region is, as the error names it."""
+        if region.kind == "block_comment":
+            return "/* comment"
+        if region.kind == "identifier":
+            return "quoted identifier"
+        if region.kind == "dollar":
+            tag = _DOLLAR_TAG.match(self.text, region.start)
+            return f"dollar-quoted string {tag.group() if tag else '$$'}"
+        escapes = region.start > 0 and self.text[region.start - 1] in "eE"
+        return "E'' string" if escapes else "string"
 
     def token_end(self, start: int, statement: _Statement) -> int:
         text = self.text
         char = text[start]
-        following = text[start + 1 : start + 2]
-        if char == "'":
-            return self.quoted_end(start, "'", backslash=False, what="string")
-        if char in "eE" and following == "'":
-            return self.quoted_end(start + 1, "'", backslash=True, what="E'' string")
-        if char == '"':
-            return self.quoted_end(start, '"', backslash=False, what="quoted identifier")
         if char == "$":
-            return self.dollar_end(start, statement)
+            digits = _DIGITS.match(text, start + 1)
+            if digits:
+                statement.marks.append(_Mark(start, digits.end(), "value",
+                                             text[start : digits.end()]))
+                return digits.end()
+            return start + 1
         if char == ":":
             return self.colon_end(start, statement)
         word = _WORD.match(text, start)
         return word.end() if word else start + 1
-
-    def quoted_end(self, start: int, quote: str, *, backslash: bool, what: str) -> int:
-        text, index = self.text, start + 1
-        while index < len(text):
-            char = text[index]
-            if backslash and char == "\\":
-                index += 2
-            elif char == quote:
-                if text.startswith(quote, index + 1):
-                    index += 2
-                else:
-                    return index + 1
-            else:
-                index += 1
-        raise self.fail(what, start)
-
-    def dollar_end(self, start: int, statement: _Statement) -> int:
-        text = self.text
-        digits = _DIGITS.match(text, start + 1)
-        if digits:
-            statement.marks.append(_Mark(start, digits.end(), "value", text[start : digits.end()]))
-            return digits.end()
-        tag = _DOLLAR_TAG.match(text, start)
-        if tag is None:
-            return start + 1
-        close = text.find(tag.group(), tag.end())
-        if close == -1:
-            raise self.fail(f"dollar-quoted string {tag.group()}", start)
-        return close + len(tag.group())
 
     def colon_end(self, start: int, statement: _Statement) -> int:
         text = self.text

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from convguard._errors import QueryFailed, ScenarioError
+from convguard._sql_text import without_comments
 from convguard._model import ExtractedQuery, ExtractionResult
 from convguard._schema import Schema
 from convguard.kit.conformance.binding import BoundQuery, bind_query, sends_untyped
@@ -55,10 +56,6 @@ _TIMEOUT = re.compile(
     r"(?:'([^']*)'|\"([^\"]*)\"|([\w.]+))\s*;?\s*$", re.IGNORECASE)
 
 
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
-
-
 def first_keyword(sql: str) -> str:
     """The statement's first keyword, upper-cased (comments skipped).
 
@@ -66,7 +63,7 @@ def first_keyword(sql: str) -> str:
         >>> first_keyword("-- note\\n  with x as (select 1) select * from x")
         'WITH'
     """
-    match = re.search(r"[A-Za-z]+", _strip_comments(sql))
+    match = re.search(r"[A-Za-z]+", without_comments(sql))
     return match.group(0).upper() if match else ""
 
 
@@ -77,7 +74,7 @@ def is_setup_statement(query: ExtractedQuery) -> bool:
 
 def statement_timeout_of(sql: str) -> str | None:
     """The value a ``SET [LOCAL] statement_timeout`` statement sets, else None."""
-    match = _TIMEOUT.match(_strip_comments(sql))
+    match = _TIMEOUT.match(without_comments(sql))
     if not match:
         return None
     return next(group for group in match.groups() if group is not None)
