@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convguard._model import OpaqueFragment
+from convguard._sql_text import without_comments
 from convguard.extract._assembly import (
     EMPTY,
     MAX_FRAGMENT_DEPTH,
@@ -68,8 +69,9 @@ if TYPE_CHECKING:
 _SQL_TYPE = re.compile(r"(?:^|[^\w.])(?:Prisma\s*\.\s*)?Sql\b")
 _SCREAMING = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _LOGICAL_SEPARATOR = re.compile(r"^\s*(?:AND|OR)\s*$", re.IGNORECASE)
+# After blanks and opening parentheses (comments are blanked by the one SQL scanner first).
 _STATEMENT_START = re.compile(
-    r"^(?:\s|--[^\n]*\n?|/\*.*?\*/|\()*(?:select|with|insert|update|delete|merge|values|table|set|"
+    r"^[\s(]*(?:select|with|insert|update|delete|merge|values|table|set|"
     r"reset|show|create|alter|drop|truncate|explain|copy|lock|begin|commit|rollback|grant|revoke|"
     r"comment|analyze|vacuum|refresh|listen|notify|unlisten|call|do|declare|discard|prepare|"
     r"execute|savepoint|release|start|end|abort|cluster|reindex|checkpoint|import|security)\b",
@@ -279,7 +281,7 @@ class FragmentAssembler:
                 text.append(" $1 ")
             if sum(len(part) for part in text) > 200:
                 break
-        return bool(_STATEMENT_START.match("".join(text)))
+        return bool(_STATEMENT_START.match(without_comments("".join(text))))
 
     # -- resolution ----------------------------------------------------------------------------
 
