@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterator
@@ -161,10 +162,40 @@ def parameter_verdicts(pg_tree: str | None) -> list[ParameterVerdict]:
 
 
 def char_offset(sql: str, location: int) -> int:
-    """A character offset in ``sql`` from a byte offset of its UTF-8 text (PostgreSQL's)."""
+    """A character offset in ``sql`` from a byte offset of its UTF-8 text (PostgreSQL's).
+
+    Example:
+        >>> char_offset("SELECT 'é', $1", 13)
+        12
+    """
     if sql.isascii():
         return location
-    return len(sql.encode("utf-8")[:location].decode("utf-8", "ignore"))
+    ends, extra = _multibyte_index(sql)
+    # the multi-byte characters that end at or before the location widen it by their extra bytes
+    index = bisect.bisect_right(ends, location) - 1
+    offset = location - (extra[index] if index >= 0 else 0)
+    if index + 1 < len(ends):  # inside a multi-byte character: it does not count yet
+        width = extra[index + 1] - (extra[index] if index >= 0 else 0) + 1
+        offset -= max(0, location - (ends[index + 1] - width))
+    return offset
+
+
+@lru_cache(maxsize=8)
+def _multibyte_index(sql: str) -> tuple[list[int], list[int]]:
+    """For each non-ASCII character: the byte offset after it, and the extra bytes up to it.
+
+    Built once per SQL text, so converting n parameter locations costs O(n log n), not O(n²).
+    """
+    ends: list[int] = []
+    extra: list[int] = []
+    added = 0
+    for index, char in enumerate(sql):
+        if char > "\x7f":
+            width = len(char.encode("utf-8", "surrogatepass"))
+            added += width - 1
+            ends.append(index + added + 1)
+            extra.append(added)
+    return ends, extra
 
 
 def _statement(pg_tree: str | None) -> dict[str, Any] | None:
