@@ -49,7 +49,7 @@ from typing import Any
 from convguard._dataset import Dataset, parse_timestamp
 from convguard._errors import ConvguardError, ScenarioError
 from convguard._schema import Column, Schema, Table
-from convguard.kit.scenario.rows import DateText, ExpectedRows, read_expected_value
+from convguard.kit.scenario.rows import DateText, ExpectedRows, date_object, read_expected_value
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "ordered", "expected")
@@ -574,6 +574,8 @@ def convert_value(schema: Schema, column: Column, value: Any) -> Any:
             raise _Problem(f"column {column.name} is NOT NULL", f"give {column.name} a value")
         return None
     family = column_family(schema, column)
+    if family in ("timestamp", "timestamptz", "date"):
+        value = date_object(value) or value  # {"$date": "..."}, as JSON scenarios write dates
     if family in ("timestamp", "timestamptz"):
         try:
             moment = parse_timestamp(value)

@@ -233,7 +233,8 @@ class RowComparison:
 
     @property
     def diff(self) -> tuple[tuple[str, str, Any, Any], ...]:
-        """``(row, column, expected, actual)`` per differing cell, missing or unexpected row."""
+        """``(row, column, expected, actual)`` per differing cell, missing or unexpected row
+        (``row N`` counts expected rows; ``returned row N`` the query's, for an unexpected one)."""
         cells: list[tuple[str, str, Any, Any]] = []
         for number, entry in enumerate(self.entries, start=1):
             label = f"row {entry.position + 1 if entry.position is not None else number}"
@@ -243,8 +244,8 @@ class RowComparison:
                              for column in entry.differs)
             elif entry.status == "missing":
                 cells.append((label, "*", dict(entry.expected or {}), None))
-            elif entry.status == "unexpected":
-                cells.append((label, "*", None, dict(entry.actual or {})))
+            elif entry.status == "unexpected":  # numbered in the query's result, not expected
+                cells.append((f"returned {label}", "*", None, dict(entry.actual or {})))
         return tuple(cells)
 
     def format_lines(self) -> list[str]:
