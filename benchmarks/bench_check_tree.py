@@ -632,6 +632,15 @@ def _print_linear(linear: dict[str, object]) -> None:
               f"{LINEAR_RATIO_TARGET}) -> {_verdict(bool(data['met_ratio']))}")
 
 
+def _sqlglot_build() -> str:
+    """sqlglot's version and whether its parser is compiled (``convguard[fast]``: sqlglotc)."""
+    code = ("import sqlglot, sqlglot.parser; print(sqlglot.__version__, "
+            "'compiled' if sqlglot.parser.__file__.endswith(('.so', '.pyd')) else 'pure Python')")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env=_child_environment(), check=False)
+    return completed.stdout.strip() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per tree timing (median)")
@@ -645,10 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="generate the tree in this folder and keep it")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
+    build = _sqlglot_build()
     output: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
-                                 "load_average": os.getloadavg()}
+                                 "sqlglot": build, "load_average": os.getloadavg()}
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
-          f"on {os.cpu_count()} CPUs (figures on a busy machine are larger)")
+          f"on {os.cpu_count()} CPUs (figures on a busy machine are larger); sqlglot {build}")
     if not args.skip_tree:
         tree = bench_tree(args.runs, TreeShape(args.files, args.sql_sites), args.keep)
         output["tree"] = tree
