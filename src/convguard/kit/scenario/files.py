@@ -929,18 +929,12 @@ def scenario_files(dirs_or_files: Iterable[str | os.PathLike[str]]) -> tuple[str
 
 
 def load_scenarios(dirs_or_files: Iterable[str | os.PathLike[str]] | str, *,
-                   schema: Schema | None = None,
+                   schema: Schema,
                    contract: ScenarioContract | None = None) -> tuple[Scenario, ...]:
-    """Every scenario under the given folders/files, sorted by path, with unique names.
-
-    ``schema`` defaults to the built-in booking schema (convguard's first profile).
-    """
+    """Every scenario under the given folders/files, sorted by path, with unique names, checked
+    against ``schema`` (the application's, or its profile's data model: never a default)."""
     if isinstance(dirs_or_files, (str, os.PathLike)):
         dirs_or_files = [dirs_or_files]
-    if schema is None:
-        from convguard._schema import booking_schema
-
-        schema = booking_schema()
     scenarios = tuple(load_scenario(path, schema=schema, contract=contract)
                       for path in scenario_files(dirs_or_files))
     names: dict[str, str] = {}
