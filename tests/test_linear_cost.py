@@ -136,3 +136,15 @@ def test_whole_check_cost_is_linear_in_the_statement(small: int) -> None:
     lines_large = _convguard_lines(lambda: _check(4 * small))
     # linear: 4x the groups, about 4x the lines (a quadratic path would make it 16x)
     assert lines_large <= 5 * lines_small, (lines_small, lines_large)
+
+
+def test_a_union_of_thousands_of_branches_is_checked_without_recursion() -> None:
+    # `a UNION ALL b UNION ALL ...` nests to the left as deep as it has branches
+    branches = 3000
+    sql = "\nUNION ALL\n".join(
+        f"SELECT d.id FROM \"AIDraft\" d WHERE d.\"updatedAt\" > '2026-01-{i % 28 + 1:02d}'"
+        for i in range(branches)) + ";\n"
+    assert branches > sys.getrecursionlimit()
+    result = check_source("union.sql", sql, config=Config(root="."))
+    assert result.errors == ()
+    assert [d.code for d in result.diagnostics].count("CG104") == branches

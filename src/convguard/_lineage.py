@@ -404,15 +404,28 @@ class _Resolver:
         if isinstance(node, exp.Subquery):
             return self.query(node.this, ctes, parent)
         if isinstance(node, exp.SetOperation):
-            ctes = self.with_clause(node, ctes, parent)
-            left = self.query(node.this, ctes, parent)
-            right = self.query(node.expression, ctes, parent)
-            outputs: list[tuple[str, Result]] | None = None
-            if left is not None and right is not None:
-                outputs = [(name, merge([result, right[i][1]]) if i < len(right) else result)
-                           for i, (name, result) in enumerate(left)]
-            self.outputs[id(node)] = outputs or []
-            self.clauses(node, _Scope(parent, node), ctes, skip=("this", "expression", "with_"))
+            # `a UNION b UNION c ...` nests to the left, as deep as it has branches: walk the
+            # chain in a loop (thousands of branches would overflow the stack in recursion), in
+            # the order the recursion took: WITH clauses outside in, then branches left to right.
+            chain = [node]
+            while isinstance(chain[-1].this, exp.SetOperation):
+                chain.append(chain[-1].this)
+            scoped = []
+            for operation in chain:
+                ctes = self.with_clause(operation, ctes, parent)
+                scoped.append(ctes)
+            outputs: list[tuple[str, Result]] | None = self.query(chain[-1].this, scoped[-1],
+                                                                   parent)
+            for operation, operation_ctes in zip(reversed(chain), reversed(scoped), strict=True):
+                left = outputs
+                right = self.query(operation.expression, operation_ctes, parent)
+                outputs = None
+                if left is not None and right is not None:
+                    outputs = [(name, merge([result, right[i][1]]) if i < len(right) else result)
+                               for i, (name, result) in enumerate(left)]
+                self.outputs[id(operation)] = outputs or []
+                self.clauses(operation, _Scope(parent, operation), operation_ctes,
+                             skip=("this", "expression", "with_"))
             return outputs
         if not isinstance(node, exp.Select):
             if isinstance(node, exp.Values):
