@@ -86,7 +86,7 @@ def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
     labels: Counter[str] = Counter()
     windows, buffers, scopes, froms = set(), set(), Counter(), Counter()
 
-    @settings(QUIET, max_examples=50)
+    @settings(QUIET, max_examples=120)
     @given(booking_scenarios(SCHEMA, contract=KIT.contract))
     def collect(scenario) -> None:
         labels.update(edge_labels(scenario))
