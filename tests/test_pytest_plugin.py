@@ -126,6 +126,7 @@ def test_ini_settings_choose_the_server_and_driver(pytester: pytest.Pytester, be
     """``convguard_dsn`` (an existing server, here this session's) and ``convguard_driver``."""
     project(pytester, {"one.yaml": ONE_SCENARIO.read_text()})
     pytester.makeini(f"[pytest]\nconvguard_dsn = {bench.server.conninfo('postgres')}\n"
+                      "convguard_allow_superuser = true\n"
                      "convguard_driver = typed\n")
     result = run(pytester, "scenarios", "-v")
     result.assert_outcomes(passed=1)

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--dsn", metavar="URL",
                       help="an existing PostgreSQL server (default: $CONVGUARD_DATABASE_URL, "
                            "else an embedded one)")
+    test.add_argument("--allow-superuser", action="store_true",
+                      help="let --dsn name a superuser (queries still run as a least-privilege "
+                           "role made for the run)")
     test.add_argument("--provider", choices=TEST_PROVIDERS,
                       help="where the throwaway server comes from (default: the configuration's "
                            "provider, else embedded)")
@@ -155,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     mutate.add_argument("--driver", choices=TEST_DRIVERS,
                         help=DRIVER_HELP)
     mutate.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
+    mutate.add_argument("--allow-superuser", action="store_true",
+                      help="let --dsn name a superuser (queries still run as a least-privilege "
+                           "role made for the run)")
     mutate.add_argument("--provider", choices=TEST_PROVIDERS,
                         help="where the throwaway server comes from (default: embedded)")
     mutate.add_argument("--config", metavar="FILE", help="use this configuration file")
@@ -189,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--driver", choices=TEST_DRIVERS,
                        help=DRIVER_HELP)
     bench.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")
+    bench.add_argument("--allow-superuser", action="store_true",
+                      help="let --dsn name a superuser (queries still run as a least-privilege "
+                           "role made for the run)")
     bench.add_argument("--provider", choices=TEST_PROVIDERS,
                        help="where the throwaway server comes from (default: embedded)")
     bench.add_argument("--config", metavar="FILE", help="use this configuration file")

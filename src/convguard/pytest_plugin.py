@@ -57,6 +57,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--convguard-{name}", dest=f"convguard_{name}", default=None,
                         help=help_text)
         parser.addini(f"convguard_{name}", help_text, default=None)
+    help_text = ("let a url DSN name a superuser (queries still run as a least-privilege role "
+                 "made for the run)")
+    group.addoption("--convguard-allow-superuser", dest="convguard_allow_superuser",
+                    action="store_true", default=False, help=help_text)
+    parser.addini("convguard_allow_superuser", help_text, type="bool", default=False)
 
 
 def _setting(config: pytest.Config, name: str) -> str | None:
@@ -189,7 +194,9 @@ class _Session:
                 config = None
             provider, dsn = server_choice(_setting(self.config, "dsn"),
                                           _setting(self.config, "provider"), config)
-            self._bench = Workbench.start(provider, dsn=dsn)
+            allow = bool(self.config.getoption("convguard_allow_superuser", default=False)
+                         or self.config.getini("convguard_allow_superuser"))
+            self._bench = Workbench.start(provider, dsn=dsn, allow_superuser=allow)
         return self._bench
 
     def template(self, ddl: str) -> Any:

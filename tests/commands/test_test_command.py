@@ -28,6 +28,7 @@ def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
     # The booking queries copied to tmp_path are not declared in a configuration: name their
     # profile, as a user would with --profile (an undeclared query is otherwise generic).
     options.setdefault("profile", "booking-conversion")
+    options.setdefault("allow_superuser", True)  # the session server's superuser, as a url DSN
     args = argparse.Namespace(paths=list(paths), **options)
     out = io.StringIO()
     code = run_test_command(args, out)
@@ -125,7 +126,7 @@ def test_through_the_cli(capsys, monkeypatch, dsn: str) -> None:
 
     monkeypatch.chdir(ROOT)
     code = main(["test", "fixtures/queries/booking_conversion.sql", "--scenarios",
-                 str(ONE_SCENARIO), "--dsn", dsn])
+                 str(ONE_SCENARIO), "--dsn", dsn, "--allow-superuser"])
     assert code == 0
     assert "1 passed, 0 failed" in capsys.readouterr().out
 

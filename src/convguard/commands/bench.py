@@ -98,6 +98,7 @@ def run_bench_command(args: Any, out: TextIO) -> int:
         window_days = _days(getattr(args, "window_days", None), DEFAULT_WINDOW_DAYS,
                             "--window-days", history_days)
         results = _run(plans, provider, dsn, sizes, advise=getattr(args, "advise", True),
+                       allow_superuser=bool(getattr(args, "allow_superuser", False)),
                        err=err, history_days=history_days, window_days=window_days)
     except ConvguardError as error:
         _print_error(error, err)
@@ -123,7 +124,8 @@ def _days(value: int | None, default: int, option: str, most: int) -> int:
 
 def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[int], *,
          advise: bool, err: TextIO, history_days: int = DEFAULT_HISTORY_DAYS,
-         window_days: int = DEFAULT_WINDOW_DAYS) -> list[BenchResult]:
+         window_days: int = DEFAULT_WINDOW_DAYS,
+         allow_superuser: bool = False) -> list[BenchResult]:
     from convguard.kit.bench.benchmark import run_bench
     from convguard.kit.server import start_server
 
@@ -135,7 +137,7 @@ def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[i
             err.flush()
 
     try:
-        with start_server(provider, dsn=dsn) as server:
+        with start_server(provider, dsn=dsn, allow_superuser=allow_superuser) as server:
             return run_bench(plans, server, sizes, advise_indexes=advise, progress=tty,
                              history_days=history_days, window_days=window_days, status=status)
     finally:

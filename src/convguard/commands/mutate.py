@@ -67,7 +67,8 @@ def run_mutate_command(args: Any, out: TextIO) -> int:
         provider, dsn = server_choice(getattr(args, "dsn", None),
                                       getattr(args, "provider", None),
                                       planned[0].config if planned else None)
-        with Workbench.start(provider, dsn=dsn) as bench:
+        with Workbench.start(provider, dsn=dsn, allow_superuser=bool(
+                getattr(args, "allow_superuser", False))) as bench:
             result = run_mutation(
                 planned, bench, scenarios=scenarios, examples=examples,
                 seed=int(getattr(args, "seed", None) or 0),

@@ -308,7 +308,8 @@ def server_choice(dsn: str | None, provider: str | None, config: Config | None) 
 
 
 def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
-              dsn: str | None = None, after: Any = None) -> list[ScenarioResult]:
+              dsn: str | None = None, after: Any = None,
+              allow_superuser: bool = False) -> list[ScenarioResult]:
     """Run every planned query against its scenarios on one server (started and stopped here).
 
     Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing.
@@ -323,7 +324,7 @@ def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
             key = f"{scenario.path}\0{id(item.plan.schema)}"
             work.setdefault(key, (scenario, []))[1].append(index)
     results: dict[tuple[int, str], ScenarioResult] = {}
-    with Workbench.start(provider, dsn=dsn) as bench:
+    with Workbench.start(provider, dsn=dsn, allow_superuser=allow_superuser) as bench:
         for scenario, indexes in work.values():
             outcome = bench.run_scenario([planned[i].plan for i in indexes], scenario)
             for index, result in zip(indexes, outcome):
@@ -356,7 +357,8 @@ def run_test_command(args: Any, out: TextIO) -> int:
 
             generated = GeneratedChecks(profiled, examples=examples,
                                         seed=getattr(args, "seed", 0) or 0)
-        results = run_plans(planned, provider=provider, dsn=dsn, after=generated)
+        results = run_plans(planned, provider=provider, dsn=dsn, after=generated,
+                            allow_superuser=bool(getattr(args, "allow_superuser", False)))
     except ConvguardError as error:
         _print_error(error, sys.stderr)
         if output_format == "json":

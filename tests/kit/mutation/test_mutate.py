@@ -266,7 +266,7 @@ def test_command_json_and_min_score(bench, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     dsn = bench.server.conninfo("postgres")
     out = io.StringIO()
-    args = argparse.Namespace(paths=[SQL_QUERY], format="json", dsn=dsn, examples=0,
+    args = argparse.Namespace(paths=[SQL_QUERY], format="json", dsn=dsn, allow_superuser=True, examples=0,
                               operators=["JNK"], min_score=1.0)
     assert run_mutate_command(args, out) == 0
     document = json.loads(out.getvalue())
@@ -276,7 +276,7 @@ def test_command_json_and_min_score(bench, monkeypatch) -> None:
     assert set(mutant) >= {"id", "operator", "description", "status", "killed_by", "diff"}
     # without the configuration's equivalents the two JOIN mutants survive: score 1/3
     empty = ROOT / "fixtures" / "bad" / "convguard.toml"
-    args = argparse.Namespace(paths=[SQL_QUERY], format="text", dsn=dsn, examples=0,
+    args = argparse.Namespace(paths=[SQL_QUERY], format="text", dsn=dsn, allow_superuser=True, examples=0,
                               operators=["JNK"], min_score=0.3, config=str(empty),
                               profile="booking-conversion",
                               scenarios=[str(ROOT / "fixtures" / "scenarios" /
@@ -322,7 +322,8 @@ def test_a_query_that_fails_its_scenarios_cannot_be_scored(bench, monkeypatch, c
     out = io.StringIO()
     args = argparse.Namespace(
         paths=["fixtures/bad/to-inclusive.ts::getAiDraftBookingConversionStats"], format="json",
-        dsn=bench.server.conninfo("postgres"), examples=0, operators=["MMX"],
+        dsn=bench.server.conninfo("postgres"), allow_superuser=True, examples=0,
+        operators=["MMX"],
         scenarios=[str(ROOT / "fixtures" / "scenarios" / "date-range-edges.yaml")])
     assert run_mutate_command(args, out) == 2
     assert "the original query fails scenario date-range-edges" in capsys.readouterr().err

@@ -89,6 +89,7 @@ def test_a_boundary_defect_is_caught_shrunk_and_written_as_a_regression_scenario
 
 
 def run(capsys, *paths: str, **options: object) -> tuple[int, str]:
+    options.setdefault("allow_superuser", True)  # the session server's superuser, as a url DSN
     out = io.StringIO()
     options.setdefault("profile", "booking-conversion")  # the variants in tmp_path are undeclared
     code = run_test_command(argparse.Namespace(paths=list(paths), **options), out)

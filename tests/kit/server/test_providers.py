@@ -297,7 +297,7 @@ def test_racing_runs_build_one_cached_cluster(tmp_path: Path) -> None:
         assert racer.returncode == 0, err
     clusters = sorted(p.name for p in (tmp_path / "cold" / "clusters").iterdir())
     key = cluster_key(locate_binaries("embedded"), _server_user())
-    assert clusters == [key, f"{key}.lock"]
+    assert clusters == [key, f"{key}.lock", f"{key}.secret"]
     assert not (tmp_path / "cold" / "clusters" / key / "postmaster.pid").exists()
     assert not list((tmp_path / "cold" / "runs").iterdir())
 
@@ -355,7 +355,7 @@ def test_system_provider_runs_the_distribution_server() -> None:
 def test_url_provider_reaches_an_existing_server(server: LocalServer,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVGUARD_DATABASE_URL", server.conninfo())
-    with start_server("url") as remote:
+    with start_server("url", allow_superuser=True) as remote:
         assert remote.provider == "url" and not remote.owns_cluster
         assert (remote.version, remote.version_num) == (server.version, server.version_num)
         with remote.connect() as conn:

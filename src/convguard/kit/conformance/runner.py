@@ -1,12 +1,15 @@
 """Run a query against scenarios on a throwaway database and judge the numbers.
 
-Isolation by transaction (measured faster than a template clone per scenario, see
-:data:`ISOLATIONS`): per schema, ONE database is cloned from a template that holds the schema;
-per scenario the runner does ``BEGIN``, ``COPY`` the rows, ``SET LOCAL transaction_read_only =
-on`` (allowed mid-transaction when switching to read-only), the query's own statement timeout,
-the query, ``ROLLBACK``. Nothing a scenario writes survives it, and a query that tries to write
-fails with SQLSTATE 25006. Several queries judged on the same scenario share one seeding, each in
-a savepoint so that a failing one cannot spoil the next.
+The query under test never runs on the kit's own connection: it runs on a
+:class:`~convguard.kit.conformance.query_session.QuerySession`, connected as the run's least-privilege role
+(``SELECT`` on the schema's tables and nothing else), each run in a ``READ ONLY`` transaction
+bounded by its statement timeout and by a client-side deadline. Since that connection must see
+the scenario's rows, they are committed (see :data:`ISOLATIONS`): per schema, ONE work database
+is cloned from a template that holds the schema; per scenario the kit's connection does, in one
+transaction, ``TRUNCATE`` of the previous scenario's tables and ``COPY`` of this one's rows,
+then ``COMMIT``; the query session runs every query judged on that scenario, each in its own
+transaction. Nothing the query could do outlives its transaction, and nothing a scenario seeds
+outlives the next seeding.
 
 The result is normalised by the profile (unknown channels or outcomes are reported, not dropped)
 and compared with the scenario's ``expected`` or, without one, with the profile's oracle.
@@ -33,6 +36,7 @@ from convguard._model import ExtractedQuery, ExtractionResult
 from convguard._schema import Schema
 from convguard.kit.conformance.binding import BoundQuery, bind_query, sends_untyped
 from convguard.kit.conformance.profile_kit import ProfileKit
+from convguard.kit.conformance.query_session import QuerySession
 from convguard.kit.scenario.files import Scenario
 from convguard.kit.conformance.rows import Rows
 
@@ -43,9 +47,10 @@ if TYPE_CHECKING:
     from convguard.kit.server import Server
 
 DEFAULT_STATEMENT_TIMEOUT = "10s"
-#: ``transaction``: one database, a rolled-back transaction per scenario (the default; measured
-#: 2.8 ms per (query, scenario) over the fixtures); ``clone``: a template clone per scenario
-#: (34 ms each; kept for comparison and for queries that must see a committed state).
+#: ``transaction``: one work database per schema; each scenario's rows are committed in one
+#: transaction that first truncates the previous scenario's tables (the default; see the README
+#: for the cost per (query, scenario)); ``clone``: a template clone per scenario, with a query
+#: session of its own (~30 ms more each; kept for comparison).
 ISOLATIONS = ("transaction", "clone")
 Check = Literal["passed", "counts", "rows", "shape", "sqlstate"]
 
@@ -297,14 +302,17 @@ class Workbench:
         self.isolation = isolation
         self._templates: dict[str, ThrowawayDatabase] = {}
         self._work: dict[str, tuple[ThrowawayDatabase, psycopg.Connection[Any]]] = {}
+        self._sessions: dict[str, QuerySession] = {}
+        self._dirty: set[str] = set()
         self._ddl: dict[int, tuple[Schema, str]] = {}
 
     @classmethod
     def start(cls, provider: str = "embedded", *, dsn: str | None = None,
-              isolation: str = "transaction") -> Workbench:
+              isolation: str = "transaction", allow_superuser: bool = False) -> Workbench:
         from convguard.kit.server import start_server
 
-        return cls(start_server(provider, dsn=dsn), owns_server=True, isolation=isolation)
+        return cls(start_server(provider, dsn=dsn, allow_superuser=allow_superuser),
+                   owns_server=True, isolation=isolation)
 
     def __enter__(self) -> Workbench:  # noqa: PYI034 - no subclasses
         return self
@@ -315,12 +323,15 @@ class Workbench:
     def close(self) -> None:
         """Close connections, drop the databases, stop the server if this bench started it."""
         try:
+            for session in self._sessions.values():
+                session.close()
             for database, conn in self._work.values():
                 conn.close()
                 database.drop()
             for template in self._templates.values():
                 template.drop()
         finally:
+            self._sessions.clear()
             self._work.clear()
             self._templates.clear()
             if self.owns_server:
@@ -335,53 +346,90 @@ class Workbench:
         return cached[1]
 
     def template(self, schema: Schema) -> ThrowawayDatabase:
-        """The template database holding ``schema`` (created on first use)."""
+        """The template database holding ``schema`` (created on first use), open to the run's
+        query role for reading."""
         from convguard.kit.server.databases import create_template
 
         ddl = self._key(schema)
         if ddl not in self._templates:
-            self._templates[ddl] = create_template(self.server, ddl, prefix="convguard_tpl")
+            self._templates[ddl] = create_template(self.server, ddl, prefix="convguard_tpl",
+                                                   grant_to=self.server.query_role())
         return self._templates[ddl]
 
+    def _clone(self, schema: Schema, prefix: str) -> ThrowawayDatabase:
+        from convguard.kit.server.sandbox import database_grants
+
+        database = self.template(schema).clone(prefix=prefix)
+        role = self.server.query_role()
+        if role.sandboxed:
+            self.server.admin().execute(database_grants(role, database.name))
+        return database
+
     def connection(self, schema: Schema) -> psycopg.Connection[Any]:
-        """The work database's connection for ``schema`` (transaction isolation)."""
+        """The kit's connection to the work database for ``schema`` (seeding, not queries)."""
         key = self._key(schema)
         if key not in self._work:
-            database = self.template(schema).clone(prefix="convguard_run")
-            conn = database.connect()
+            database = self._clone(schema, "convguard_run")
+            conn = database.connect(purpose="seed")
             _session_settings(conn)
             self._work[key] = (database, conn)
         return self._work[key][1]
 
-    def _discard(self, schema: Schema) -> None:
-        """Forget a work database whose connection died; the next scenario clones a new one."""
-        database, conn = self._work.pop(self._key(schema))
-        conn.close()
-        database.drop()
+    def session(self, schema: Schema) -> QuerySession:
+        """The query role's session on the work database for ``schema``."""
+        key = self._key(schema)
+        if key not in self._sessions:
+            self.connection(schema)
+            self._sessions[key] = QuerySession(self.server, self._work[key][0].name)
+        return self._sessions[key]
 
     @contextmanager
     def scenario_connection(self, schema: Schema) -> Iterator[psycopg.Connection[Any]]:
-        """A connection inside an open transaction on a database holding only ``schema``."""
-        if self.isolation == "transaction":
-            conn = self.connection(schema)
-            conn.execute("BEGIN")
+        """The kit's connection inside an open, rolled-back transaction on a database holding
+        ``schema`` and no rows (for seeding tests; queries under test run on :meth:`seeded`)."""
+        conn = self.connection(schema)
+        conn.execute("BEGIN")
+        try:
+            self._truncate(conn, schema)
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+
+    @contextmanager
+    def seeded(self, schema: Schema, scenario: Scenario) -> Iterator[QuerySession]:
+        """Commit ``scenario``'s rows (replacing the previous ones) and yield the query session
+        that sees them. A bad scenario raises ScenarioError and commits nothing."""
+        if self.isolation == "clone":
+            database = self._clone(schema, "convguard_scn")
+            session = QuerySession(self.server, database.name)
             try:
-                yield conn
-            finally:
-                if conn.closed:  # the query ended its own backend (pg_terminate_backend)
-                    self._discard(schema)
-                else:
-                    conn.execute("ROLLBACK")
-        else:
-            database = self.template(schema).clone(prefix="convguard_scn")
-            try:
-                with database.connect() as conn:
+                with database.connect(purpose="seed") as conn:
                     _session_settings(conn)
-                    conn.execute("BEGIN")
-                    yield conn
-                    conn.execute("ROLLBACK")
+                    with conn.transaction():
+                        _seed_scenario(conn, scenario, schema)
+                yield session
             finally:
+                session.close()
                 database.drop()
+            return
+        key = self._key(schema)
+        conn = self.connection(schema)
+        conn.execute("BEGIN")
+        try:
+            if key in self._dirty:
+                self._truncate(conn, schema)
+            _seed_scenario(conn, scenario, schema)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self._dirty.add(key)
+        yield self.session(schema)
+
+    def _truncate(self, conn: psycopg.Connection[Any], schema: Schema) -> None:
+        names = ", ".join('"' + table.name.replace('"', '""') + '"' for table in schema.tables)
+        if names:
+            conn.execute(f"TRUNCATE {names}")
 
     def run(self, plan: QueryPlan, scenario: Scenario) -> ScenarioResult:
         """Seed, run and judge one (query, scenario). A bad scenario raises ScenarioError."""
@@ -390,31 +438,24 @@ class Workbench:
     def run_scenario(self, plans: Sequence[QueryPlan],
                      scenario: Scenario) -> list[ScenarioResult]:
         """Seed ``scenario`` once per schema and run every plan on it, each query in its own
-        savepoint (a failing query cannot spoil the next). Results follow ``plans``' order."""
+        transaction on the query session. Results follow ``plans``' order."""
+        from convguard.kit.interrupts import check
+
+        check()  # an interrupt a library swallowed still stops the run here
         groups: dict[str, list[int]] = {}
         for position, plan in enumerate(plans):
             groups.setdefault(self._key(plan.schema), []).append(position)
         results: dict[int, ScenarioResult] = {}
-        pending = list(groups.values())
-        while pending:
-            positions = pending.pop(0)
+        for positions in groups.values():
             schema = plans[positions[0]].schema
             bound = {p: plans[p].bind(scenario) for p in positions}
-            with self.scenario_connection(schema) as conn:
-                start = time.perf_counter()
-                _seed_scenario(conn, scenario, schema)
+            start = time.perf_counter()
+            with self.seeded(schema, scenario) as session:
                 seed_ms = (time.perf_counter() - start) * 1000
-                read_only = True
-                for number, position in enumerate(positions):
-                    if conn.closed:  # a query ended its own backend: the rest run afresh
-                        pending.insert(0, positions[number:])
-                        break
+                for position in positions:
                     plan = plans[position]
                     start = time.perf_counter()
-                    rows, failure = _run_query(conn, bound[position], plan.statement_timeout,
-                                               read_only=read_only,
-                                               savepoint=number < len(positions) - 1)
-                    read_only = False
+                    rows, failure = session.run(bound[position], plan.statement_timeout)
                     elapsed = seed_ms + (time.perf_counter() - start) * 1000
                     results[position] = judge(plan, scenario, rows, failure=failure,
                                               elapsed_ms=elapsed)
@@ -435,28 +476,6 @@ def _seed_scenario(conn: psycopg.Connection[Any], scenario: Scenario, schema: Sc
     except ScenarioError as error:
         error.path = error.path or scenario.path
         raise
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _run_query(conn: psycopg.Connection[Any], bound: BoundQuery, timeout: str, *,
-               read_only: bool, savepoint: bool) -> tuple[list[tuple[Any, ...]] | None,
-                                                       QueryFailed | None]:
-    # The settings go in one round trip (the simple query protocol takes several statements);
-    # a savepoint only when another query follows on the same rows.
-    settings = ["SET LOCAL transaction_read_only = on"] if read_only else []
-    if savepoint:
-        settings.append("SAVEPOINT convguard_query")
-    settings.append(f"SET LOCAL statement_timeout = {_sql_literal(timeout)}")
-    conn.execute("; ".join(settings))
-    try:
-        return execute_bound(conn, bound), None
-    except QueryFailed as failure:
-        if savepoint and not conn.closed:
-            conn.execute("ROLLBACK TO SAVEPOINT convguard_query")
-        return None, failure
 
 
 def _session_settings(conn: psycopg.Connection[Any]) -> None:

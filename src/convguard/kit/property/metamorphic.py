@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from convguard._errors import QueryFailed
 from convguard._schema import Schema
 from convguard.kit.conformance.binding import depends_on_client_time_zone
-from convguard.kit.conformance.runner import QueryPlan, ScenarioResult, execute_bound
+from convguard.kit.conformance.runner import QueryPlan, ScenarioResult
 
 if TYPE_CHECKING:
     from convguard.kit.conformance.runner import Workbench
@@ -182,16 +182,11 @@ def all_equal(what: Callable[[str], str]) -> Callable[[str, Mapping[str, Outcome
 
 # Executing ---------------------------------------------------------------------------------------
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def execute_runs(workbench: Workbench, plans: Sequence[QueryPlan],
                  runs: Sequence[Run]) -> dict[tuple[int, tuple[Any, ...]], Outcome]:
-    """Every applicable (plan, run): one seeding per distinct dataset, in a rolled-back
-    transaction; a run that fails is recorded as its :class:`QueryFailed` and the dataset is
-    seeded again for the runs after it. Plans must share one schema."""
-    from convguard.kit.conformance.runner import _seed_scenario
+    """Every applicable (plan, run): one seeding per distinct dataset, each run in its own
+    read-only transaction on the query session; a run that fails is recorded as its
+    :class:`QueryFailed`. Plans must share one schema."""
     from convguard.kit.property.documents import scenario_of
 
     schema = plans[0].schema
@@ -206,28 +201,16 @@ def execute_runs(workbench: Workbench, plans: Sequence[QueryPlan],
                         and not depends_on_client_time_zone(plan.driver))]
         first = next(iter(same_tables.values()))
         scenario = scenario_of(first.document, schema, contract=kit.contract)
-        while todo:
-            with workbench.scenario_connection(schema) as conn:
-                _seed_scenario(conn, scenario, schema)
-                conn.execute("SET LOCAL transaction_read_only = on; SET LOCAL statement_timeout "
-                             f"= {_literal(plans[0].statement_timeout)}")
-                zone = None
-                while todo:
-                    index, run = todo.pop(0)
-                    plan = plans[index]
-                    if run.session_time_zone != zone:
-                        conn.execute(f"SET LOCAL TimeZone = "
-                                     f"{_literal(run.session_time_zone or 'UTC')}")
-                        zone = run.session_time_zone
-                    if run.client_time_zone:
-                        plan = dataclasses.replace(plan, client_time_zone=run.client_time_zone)
-                    bound = plan.bind(dataclasses.replace(scenario, params=run.params))
-                    try:
-                        outcomes[(index, run.key())] = plan.kit.normalise(
-                            execute_bound(conn, bound))
-                    except QueryFailed as failure:
-                        outcomes[(index, run.key())] = failure
-                        break  # the transaction is aborted: seed again for the rest
+        with workbench.seeded(schema, scenario) as session:
+            for index, run in todo:
+                plan = plans[index]
+                if run.client_time_zone:
+                    plan = dataclasses.replace(plan, client_time_zone=run.client_time_zone)
+                bound = plan.bind(dataclasses.replace(scenario, params=run.params))
+                rows, failure = session.run(bound, plans[0].statement_timeout,
+                                            time_zone=run.session_time_zone or "UTC")
+                outcomes[(index, run.key())] = (failure if failure is not None
+                                                else plan.kit.normalise(rows or []))
     return outcomes
 
 

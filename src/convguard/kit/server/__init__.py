@@ -32,28 +32,28 @@ from .url import UrlServer
 __all__ = ["PROVIDERS", "Server", "provider_names", "start_server"]
 
 
-def _embedded(dsn: str | None, bin_dir: str | None) -> Server:
+def _embedded(dsn: str | None, bin_dir: str | None, allow_superuser: bool) -> Server:
     _refuse("dsn", dsn, "embedded")
     return LocalServer.start("embedded", bin_dir=bin_dir)
 
 
-def _system(dsn: str | None, bin_dir: str | None) -> Server:
+def _system(dsn: str | None, bin_dir: str | None, allow_superuser: bool) -> Server:
     _refuse("dsn", dsn, "system")
     return LocalServer.start("system", bin_dir=bin_dir)
 
 
-def _url(dsn: str | None, bin_dir: str | None) -> Server:
+def _url(dsn: str | None, bin_dir: str | None, allow_superuser: bool) -> Server:
     _refuse("bin_dir", bin_dir, "url")
-    return UrlServer.start(dsn)
+    return UrlServer.start(dsn, allow_superuser=allow_superuser)
 
 
-def _docker(dsn: str | None, bin_dir: str | None) -> Server:
+def _docker(dsn: str | None, bin_dir: str | None, allow_superuser: bool) -> Server:
     _refuse("dsn", dsn, "docker")
     _refuse("bin_dir", bin_dir, "docker")
     return DockerServer.start()
 
 
-PROVIDERS: dict[str, Callable[[str | None, str | None], Server]] = {
+PROVIDERS: dict[str, Callable[[str | None, str | None, bool], Server]] = {
     "embedded": _embedded,
     "system": _system,
     "url": _url,
@@ -67,13 +67,16 @@ def provider_names() -> tuple[str, ...]:
 
 
 def start_server(provider: str = "embedded", *, dsn: str | None = None,
-                 bin_dir: str | None = None) -> Server:
-    """Start (or, for ``url``, reach) a server; stop it with ``stop()`` or a ``with`` block."""
+                 bin_dir: str | None = None, allow_superuser: bool = False) -> Server:
+    """Start (or, for ``url``, reach) a server; stop it with ``stop()`` or a ``with`` block.
+
+    ``allow_superuser`` lets a ``url`` DSN name a superuser (refused otherwise).
+    """
     factory = PROVIDERS.get(provider)
     if factory is None:
         raise DatabaseError(f"unknown database provider {provider!r}",
                             hint=f"use one of: {', '.join(PROVIDERS)}")
-    return factory(dsn, bin_dir)
+    return factory(dsn, bin_dir, allow_superuser)
 
 
 def _refuse(option: str, value: str | None, provider: str) -> None:

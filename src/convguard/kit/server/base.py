@@ -1,8 +1,11 @@
 """The :class:`Server` every provider returns.
 
 A server knows how to reach itself (:meth:`Server.conninfo`), keeps one autocommit admin
-connection, remembers the databases this run created on it, and stops once: a local server takes
-its whole cluster with it, any other drops the databases it created (this matters for ``url``).
+connection, remembers the databases and roles this run created on it, and stops once: a local
+server takes its whole cluster with it, any other drops what it created (this matters for
+``url``). Every connection carries the application name ``convguard <run id> <purpose>`` and
+every object the run creates a marked name (:mod:`.marks`), so a later run can tell what a dead
+one left. The query under test runs as :meth:`Server.query_role`, a least-privilege role.
 
 Example:
     >>> with start_server("embedded") as server:                     # doctest: +SKIP
@@ -14,17 +17,22 @@ Example:
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import secrets
+import time
 from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import DatabaseError
 from .conninfo import format_conninfo
+from .marks import application_name, object_name
 
 if TYPE_CHECKING:
     import psycopg
+
+    from .sandbox import QueryRole
 
 ADMIN_TIMEOUT_MS = 60_000
 
@@ -68,21 +76,31 @@ class Server:
         # module does not import that one back.
         self._drop_created: Callable[[Server], None] | None = None
         self._dropped: set[str] = set()
+        self._roles: dict[str, None] = {}
+        self._query_role: QueryRole | None = None
         self._admin: psycopg.Connection[Any] | None = None
         self._owner_pid = os.getpid()
         self._stopped = False
+        self._clock_offset = 0.0
+        self._numbers = itertools.count(1)
 
     # -- reaching it -------------------------------------------------------------------------
     def conninfo(self, dbname: str | None = None) -> str:
         """libpq conninfo for ``dbname`` (default: the admin database), for ``psycopg.connect``."""
         return format_conninfo({**self._params, "dbname": dbname or self.admin_dbname})
 
-    def connect(self, dbname: str | None = None, **kwargs: Any) -> psycopg.Connection[Any]:
-        """A new autocommit connection to ``dbname`` (default: the admin database)."""
+    def connect(self, dbname: str | None = None, *, purpose: str = "client",
+                **kwargs: Any) -> psycopg.Connection[Any]:
+        """A new autocommit connection to ``dbname`` (default: the admin database).
+
+        ``purpose`` goes into the application name; ``kwargs`` go to ``psycopg.connect`` and
+        override the server's parameters (``user=``, ``password=``, ``options=``).
+        """
         pg = import_psycopg()
         self._check_running()
         kwargs.setdefault("autocommit", True)
         kwargs.setdefault("connect_timeout", 10)
+        kwargs.setdefault("application_name", application_name(self.run_id, purpose))
         try:
             conn: psycopg.Connection[Any] = pg.connect(self.conninfo(dbname), **kwargs)
             return conn
@@ -93,10 +111,37 @@ class Server:
 
     def admin(self) -> psycopg.Connection[Any]:
         """The shared autocommit connection to the admin database (opened on first use)."""
+        if self._admin is not None and not self._admin.closed and _busy(self._admin):
+            # Interrupted between sending a statement and reading its result: unusable.
+            self._admin.close()
         if self._admin is None or self._admin.closed:
             # Bounded, so a lock held on a shared (url) server cannot hang a run.
-            self._admin = self.connect(options=f"-c statement_timeout={ADMIN_TIMEOUT_MS}")
+            self._admin = self.connect(options=f"-c statement_timeout={ADMIN_TIMEOUT_MS}",
+                                       purpose="admin")
         return self._admin
+
+    def query_role(self) -> QueryRole:
+        """The role the query under test connects as (created on first use, see
+        :mod:`.sandbox`)."""
+        if self._query_role is None:
+            from .sandbox import create_query_role
+
+            self._check_running()
+            self._query_role = create_query_role(self)
+        return self._query_role
+
+    def connect_as_query_role(self, dbname: str, *, options: str = "") -> psycopg.Connection[Any]:
+        """A new connection to ``dbname`` as :meth:`query_role`, on its own session."""
+        role = self.query_role()
+        credentials: dict[str, Any] = {}
+        if role.sandboxed:
+            credentials = {"user": role.name, "password": role.password}
+        return self.connect(dbname, purpose="query", options=options, **credentials)
+
+    def new_object_name(self, prefix: str) -> str:
+        """A fresh marked name for a database or role this run creates (:mod:`.marks`)."""
+        created = int(time.time() + self._clock_offset)
+        return object_name(prefix, self.run_id, created=created, number=next(self._numbers))
 
     @property
     def created_databases(self) -> tuple[str, ...]:
@@ -111,6 +156,12 @@ class Server:
         try:
             if self._created and not self.owns_cluster and self._drop_created is not None:
                 self._drop_created(self)
+            if self._roles and not self.owns_cluster:
+                from .sandbox import drop_query_role
+
+                for name in reversed(tuple(self._roles)):
+                    drop_query_role(self, name)
+                    self._roles.pop(name, None)
         finally:
             self._stopped = True
             atexit.unregister(self.stop)
@@ -137,11 +188,19 @@ class Server:
 
     # -- for providers and databases -----------------------------------------------------------
     def _started(self) -> None:
-        """Read the version over the admin connection and arm the exit-time stop."""
-        info = self.admin().info
+        """Read the version and the server's clock over the admin connection and arm the
+        exit-time stop."""
+        admin = self.admin()
+        info = admin.info
         self.version = (info.parameter_status("server_version") or "").split(" ")[0]
         self.version_num = info.server_version
+        row = admin.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+        # Marked names carry the *server's* time, so runs on hosts with skewed clocks agree.
+        self._clock_offset = float(row[0]) - time.time() if row else 0.0
         atexit.register(self.stop)
+
+    def _remember_role(self, name: str) -> None:
+        self._roles[name] = None
 
     def _remember(self, dbname: str, drop_created: Callable[[Server], None]) -> None:
         """Note a database this run created, and how to drop every such database on stop."""
@@ -165,3 +224,9 @@ class Server:
 
     def _shutdown(self) -> None:
         """Stop the server itself (providers that own one)."""
+
+
+def _busy(conn: psycopg.Connection[Any]) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return conn.info.transaction_status == TransactionStatus.ACTIVE

@@ -8,7 +8,12 @@ WAL segment holding the last checkpoint kept: ~16 MB instead of ~39 MB.
 Building is safe against racing processes: one takes a file lock, builds in a scratch folder,
 copies into a hidden staging folder beside the cache entry and renames it into place; the others
 wait on the lock and then find the entry. The entry is keyed by the binaries (path, size, mtime),
-the owning uid and :data:`CLUSTER_FORMAT`.
+the owning uid and :data:`CLUSTER_FORMAT`. A staging folder left by a build that was killed is
+removed by the next run that takes its lock (:func:`sweep_staging`).
+
+The cluster trusts nobody: ``initdb --auth=scram-sha-256`` with a generated bootstrap password
+for ``postgres``, kept beside the entry (``<key>.secret``, mode 0600); each run replaces it with
+a password of its own as soon as its server is up, so a run accepts only its own roles.
 
 Example:
     >>> cluster = cached_cluster(bins, user, cache_dir(), scratch=run.path)   # doctest: +SKIP
@@ -35,7 +40,7 @@ from .binaries import PgBinaries
 from .privileges import ChildSetup, ServerUser, chown_to
 from .treecopy import copy_tree
 
-CLUSTER_FORMAT = 1  # bump when the initdb options or the preparation change
+CLUSTER_FORMAT = 2  # bump when the initdb options or the preparation change
 BUILD_TIMEOUT = 120.0
 LOCK_TIMEOUT = 180.0
 MIN_MAJOR = 12
@@ -48,24 +53,30 @@ def cluster_key(bins: PgBinaries, user: ServerUser | None) -> str:
 
 def cached_cluster(bins: PgBinaries, user: ServerUser | None, cache: Path, *,
                    scratch: Path) -> Path:
-    """The cached cluster's folder, built first if missing (in ``scratch``, a run folder)."""
+    """The cached cluster's folder, built first if missing (in ``scratch``, a run folder).
+
+    Its bootstrap password is in :func:`secret_file` of the entry.
+    """
     key = cluster_key(bins, user)
     clusters = cache / "clusters"
     entry = clusters / key
-    if (entry / "PG_VERSION").is_file():
+    if (entry / "PG_VERSION").is_file() and secret_file(entry).is_file():
         return entry
     clusters.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _file_lock(clusters / f"{key}.lock"):
-        if (entry / "PG_VERSION").is_file():
+        _remove_staging(clusters, key)  # we hold the lock: no build of this key is running
+        if (entry / "PG_VERSION").is_file() and secret_file(entry).is_file():
             return entry  # a concurrent run built it while we waited
         build = scratch / "build"
-        _initdb(bins, user, build)
+        password = secrets.token_hex(16)
+        _initdb(bins, user, build, password, scratch)
         _prepare(bins, user, build)
         staging = clusters / f".{key}.{secrets.token_hex(4)}"
         try:
             copy_tree(build, staging)
             if entry.exists():  # a broken entry (no PG_VERSION): we hold the lock, replace it
                 shutil.rmtree(entry)
+            _write_secret(secret_file(entry), password)
             os.rename(staging, entry)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -73,20 +84,76 @@ def cached_cluster(bins: PgBinaries, user: ServerUser | None, cache: Path, *,
     return entry
 
 
-def _initdb(bins: PgBinaries, user: ServerUser | None, build: Path) -> None:
+def secret_file(entry: Path) -> Path:
+    """Where the bootstrap password of the cached cluster ``entry`` is kept."""
+    return entry.with_name(entry.name + ".secret")
+
+
+def sweep_staging(cache: Path) -> list[str]:
+    """Remove hidden staging folders ``clusters/.<key>.<hex>`` of builds killed mid-way (only
+    those whose key's lock is free: a build in progress holds it); returns their names."""
+    clusters = cache / "clusters"
+    try:
+        names = [p.name for p in clusters.iterdir() if p.name.startswith(".")]
+    except OSError:
+        return []
+    removed = []
+    for key in sorted({name[1:].rsplit(".", 1)[0] for name in names}):
+        fd = os.open(clusters / f"{key}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            removed += _remove_staging(clusters, key)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _remove_staging(clusters: Path, key: str) -> list[str]:
+    removed = []
+    for path in clusters.glob(f".{key}.*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def _write_secret(path: Path, password: str) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, password.encode())
+    finally:
+        os.close(fd)
+
+
+def read_secret(entry: Path) -> str:
+    """The bootstrap password of the cached cluster ``entry``."""
+    return secret_file(entry).read_text().strip()
+
+
+def _initdb(bins: PgBinaries, user: ServerUser | None, build: Path, password: str,
+            scratch: Path) -> None:
     build.mkdir(mode=0o700)
     chown_to(build, user)
     major = bins.major_version()
     if major < MIN_MAJOR:
         raise DatabaseError(f"PostgreSQL {major} in {bins.bin_dir} is too old for convguard",
                             hint=f"use PostgreSQL {MIN_MAJOR} or later, e.g. --provider embedded")
-    argv = [str(bins.initdb), "-D", str(build), "--no-sync", "-U", "postgres", "--auth=trust",
+    pwfile = scratch / "initdb.pw"
+    _write_secret(pwfile, password)
+    chown_to(pwfile, user)
+    argv = [str(bins.initdb), "-D", str(build), "--no-sync", "-U", "postgres",
+            "--auth=scram-sha-256", f"--pwfile={pwfile}",
             "-E", "UTF8", "--no-locale", "--wal-segsize=1"]
     if major >= 14:
         argv.append("--no-instructions")
     if major >= 18:
         argv.append("--no-data-checksums")  # on by default since 18
-    _run(argv, user, cwd=build.parent, what="initdb")
+    try:
+        _run(argv, user, cwd=build.parent, what="initdb")
+    finally:
+        pwfile.unlink(missing_ok=True)
 
 
 def _prepare(bins: PgBinaries, user: ServerUser | None, build: Path) -> None:

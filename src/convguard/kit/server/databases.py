@@ -1,9 +1,11 @@
 """Throwaway databases: created by this run, marked as such, dropped when done.
 
-Every database the kit creates gets a unique name (prefix, pid, random) and the comment
-``created by convguard run <run id>``; the server remembers it. Dropping checks both (the run
-remembers it *and* the catalog still carries this run's mark) and refuses anything else, so the
-kit can never drop a database it did not create, even on a shared ``url`` server.
+Every database the kit creates gets a marked name (prefix, run id, the server's time, a counter:
+see :mod:`.marks`), so it is marked from the moment it exists, then the comment
+``created by convguard run <run id>``; the server remembers it. Dropping checks all of it (the
+run remembers it, the name is this run's, and the comment, once set, is this run's) and refuses
+anything else, so the kit can never drop a database it did not create, even on a shared ``url``
+server. What a killed run left is dropped by the next run's janitor (:mod:`.janitor`).
 
 Schemas load once into a template database (the pytest-postgresql way: ``IS_TEMPLATE true``,
 ``ALLOW_CONNECTIONS false``), and each use clones it.
@@ -31,8 +33,10 @@ from .base import Server, import_psycopg
 if TYPE_CHECKING:
     import psycopg
 
+    from .sandbox import QueryRole
+
 MARK = "created by convguard run "
-PREFIX_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+PREFIX_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,29}")
 SESSION_WAIT_SECONDS = 5.0
 DROP_WAIT_SECONDS = 0.2
 HINTS = {
@@ -82,10 +86,11 @@ def create_database(server: Server, *, prefix: str = "convguard",
     Example:
         >>> db = create_database(server, prefix="scenario")     # doctest: +SKIP
         >>> db.name                                              # doctest: +SKIP
-        'scenario_4242_9f86d081'
+        'scenario_4242_9f86d081_tt6t04w_2'
     """
     sql = import_psycopg().sql
-    name = new_database_name(prefix)
+    _check_prefix(prefix)
+    name = server.new_object_name(prefix)
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template is not None:
         statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
@@ -105,9 +110,12 @@ def create_database(server: Server, *, prefix: str = "convguard",
     return ThrowawayDatabase(name=name, conninfo=server.conninfo(name), server=server)
 
 
-def create_template(server: Server, setup_sql: str, *,
-                    prefix: str = "convguard_tpl") -> ThrowawayDatabase:
+def create_template(server: Server, setup_sql: str, *, prefix: str = "convguard_tpl",
+                    grant_to: QueryRole | None = None) -> ThrowawayDatabase:
     """A database loaded with ``setup_sql`` (in one transaction), then frozen as a template.
+
+    With ``grant_to``, ``PUBLIC`` loses ``CREATE`` on its schemas and the role gets ``USAGE``
+    and ``SELECT`` on every table (:func:`.sandbox.grant_schema`); clones keep it.
 
     Example:
         >>> template = create_template(server, "create table t (id text)")  # doctest: +SKIP
@@ -119,6 +127,11 @@ def create_template(server: Server, setup_sql: str, *,
     try:
         with database.connect(autocommit=False) as conn:
             conn.execute(setup_sql)
+        if grant_to is not None:
+            from .sandbox import grant_schema
+
+            with database.connect() as conn:
+                grant_schema(conn, grant_to)
         freeze = psycopg.sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
         _execute(server, freeze.format(psycopg.sql.Identifier(database.name)),
                  f"cannot freeze {database.name}")
@@ -152,7 +165,7 @@ def drop_database(server: Server, name: str) -> None:
     if row is None:
         server._forget(name)
         return
-    if row[1] != MARK + server.run_id:
+    if row[1] is not None and row[1] != MARK + server.run_id:
         raise DatabaseError(f"refusing to drop database {name!r}: it is not marked "
                             f"'{MARK}{server.run_id}' (found {row[1]!r})",
                             hint="convguard only drops databases it created")
@@ -173,11 +186,19 @@ def drop_created_databases(server: Server) -> None:
 
 
 def new_database_name(prefix: str) -> str:
-    """``<prefix>_<pid>_<8 hex>``: unique across runs and processes, at most 63 bytes."""
+    """``<prefix>_<pid>_<8 hex>``: unique across runs and processes, at most 63 bytes.
+
+    (Databases a server creates take :meth:`Server.new_object_name` instead, which also marks
+    them with the run and the time.)
+    """
+    _check_prefix(prefix)
+    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _check_prefix(prefix: str) -> None:
     if not PREFIX_PATTERN.fullmatch(prefix):
         raise DatabaseError(f"invalid database prefix {prefix!r}",
-                            hint="use 1-40 lowercase letters, digits or _, not a digit first")
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+                            hint="use 1-30 lowercase letters, digits or _, not a digit first")
 
 
 def _drop(server: Server, name: str, *, is_template: bool = False) -> None:

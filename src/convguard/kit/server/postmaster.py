@@ -27,6 +27,7 @@ def server_settings(major: int, socket_dir: Path) -> dict[str, str]:
     settings = {
         "listen_addresses": "",
         "unix_socket_directories": str(socket_dir),
+        "unix_socket_permissions": "0700",
         "port": str(PORT),
         "fsync": "off",
         "synchronous_commit": "off",

@@ -1,7 +1,10 @@
 """The ``url`` provider: an existing server named by ``--dsn`` or ``$CONVGUARD_DATABASE_URL``.
 
-The kit only creates its own databases there and drops them when the server object stops; the
-database the DSN names serves as the admin database and is never written to.
+The kit only creates its own databases (and its query role) there and drops them when the server
+object stops; the database the DSN names serves as the admin database and is never written to.
+At the start, what dead runs left is swept (:mod:`.janitor`). A superuser DSN is refused unless
+``allow_superuser`` (``--allow-superuser``): the kit needs only ``CREATEDB`` and, for a
+least-privilege query role, ``CREATEROLE``; with it, the queries still run as that role.
 
 Example:
     >>> server = UrlServer.start("postgresql://ci@localhost/postgres")   # doctest: +SKIP
@@ -24,7 +27,7 @@ class UrlServer(Server):
     """A server someone else runs; we own only the databases we create on it."""
 
     @classmethod
-    def start(cls, dsn: str | None) -> UrlServer:
+    def start(cls, dsn: str | None, *, allow_superuser: bool = False) -> UrlServer:
         dsn = dsn or os.environ.get(DSN_ENV)
         if not dsn:
             raise DatabaseError("the url provider needs a connection string", hint=DSN_HINT)
@@ -34,8 +37,27 @@ class UrlServer(Server):
         except psycopg.ProgrammingError as exc:
             raise DatabaseError(f"invalid connection string: {exc}", hint=DSN_HINT) from exc
         server = cls("url", params, admin_dbname=params.get("dbname"), owns_cluster=False)
-        server._started()
+        try:
+            server._started()
+            server._refuse_superuser(allow_superuser)
+            from .janitor import sweep_dead_runs
+
+            sweep_dead_runs(server)
+        except BaseException:
+            server.stop()
+            raise
         return server
+
+    def _refuse_superuser(self, allowed: bool) -> None:
+        row = self.admin().execute("SELECT rolsuper, current_user FROM pg_roles"
+                                   " WHERE rolname = current_user").fetchone()
+        if row and row[0] and not allowed:
+            raise DatabaseError(
+                f"the DSN's role {row[1]} is a superuser; convguard refuses to hold superuser "
+                f"rights on a server it shares",
+                hint="connect as a role with CREATEDB and CREATEROLE (CREATE ROLE ci LOGIN "
+                     "CREATEDB CREATEROLE PASSWORD '...'), or pass --allow-superuser (the "
+                     "queries still run as a least-privilege role made for the run)")
 
     def _connect_hint(self) -> str:
         return f"check the server named by --dsn / {DSN_ENV} runs and accepts this role"

@@ -1,0 +1,143 @@
+"""The query under test's own connection: least privilege, read only, a hard deadline.
+
+One :class:`QuerySession` per work database, connected as the run's query role
+(:meth:`Server.connect_as_query_role`, never ``SET ROLE``, which a query could reset). Each run of
+a query is one transaction, ``BEGIN READ ONLY`` plus ``SET LOCAL statement_timeout``, ended by the
+kit; the session itself defaults to read-only transactions, so a template that sends ``COMMIT``
+(no parameters: the simple protocol, as node-postgres sends it) still cannot write in the next
+one, and the role's privileges (``SELECT`` on the schema's tables, nothing else) are the barrier
+when it turns that default off. A query sent without parameters may change the session (``SET``
+after its ``COMMIT``, a ``PREPARE``...): ``DISCARD ALL`` after it returns the session to its
+defaults for the next scenario. Every run is bounded by a :class:`~.deadline.Deadline`; a lost
+connection (ended by the deadline, or by the query itself) is reported as the query's failure
+and replaced for the next run.
+
+Example:
+    >>> session = QuerySession(server, "convguard_run_4242_9f86d081_tt6t04w_2")  # doctest: +SKIP
+    >>> rows, failure = session.run(bound, "10s")                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from convguard._errors import QueryFailed
+from convguard.kit.conformance.deadline import CANCEL_WAIT_SECONDS, GRACE_SECONDS, Deadline
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from convguard.kit.conformance.binding import BoundQuery
+    from convguard.kit.server import Server
+
+DEFAULT_SECONDS = 10.0
+SESSION_OPTIONS = ("-c default_transaction_read_only=on -c TimeZone=UTC"
+                   " -c statement_timeout=10s -c idle_in_transaction_session_timeout=60s")
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def timeout_seconds(setting: str | None) -> float | None:
+    """A ``statement_timeout`` value in seconds (None for none, 0 or unreadable).
+
+    Example:
+        >>> timeout_seconds("10000"), timeout_seconds("1s"), timeout_seconds("0")
+        (10.0, 1.0, None)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
+    if not match or match.group(2) not in ("", *_UNITS):
+        return None
+    value = float(match.group(1)) * (_UNITS[match.group(2)] if match.group(2) else 1e-3)
+    return value or None
+
+
+def deadline_seconds(statement_timeout: str) -> float:
+    """The client-side bound of a query: its statement timeout (10 s when none) plus a grace."""
+    return (timeout_seconds(statement_timeout) or DEFAULT_SECONDS) + GRACE_SECONDS
+
+
+class QuerySession:
+    """The query role's connection to one database, opened on first use, reopened when lost."""
+
+    def __init__(self, server: Server, dbname: str) -> None:
+        self.server = server
+        self.dbname = dbname
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self.close()
+            self._conn = self.server.connect_as_query_role(self.dbname, options=SESSION_OPTIONS)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def run(self, bound: BoundQuery, statement_timeout: str, *,
+            time_zone: str | None = None) -> tuple[list[tuple[Any, ...]] | None,
+                                                  QueryFailed | None]:
+        """Run ``bound`` in one read-only transaction; ``(rows, None)`` or ``(None, failure)``."""
+        import psycopg
+
+        from convguard.kit.conformance.runner import execute_bound
+
+        conn = self.connection()
+        begin = f"BEGIN READ ONLY; SET LOCAL statement_timeout = {_literal(statement_timeout)}"
+        if time_zone is not None:
+            begin += f"; SET LOCAL TimeZone = {_literal(time_zone)}"
+        seconds = deadline_seconds(statement_timeout)
+        rows: list[tuple[Any, ...]] | None = None
+        failure: QueryFailed | None = None
+        deadline: Deadline | None = None
+        try:
+            conn.execute(begin)
+            with Deadline(self._signal, backend_pid=conn.info.backend_pid,
+                          socket_fd=conn.pgconn.socket, seconds=seconds) as deadline:
+                try:
+                    rows = execute_bound(conn, bound)
+                except QueryFailed as error:
+                    failure = error
+            self._end(conn, simple=not bound.driver_values())
+        except psycopg.Error as error:  # the connection itself failed around the query
+            failure = failure or QueryFailed(f"the query's connection failed: {error}".strip(),
+                                             sqlstate=getattr(error, "sqlstate", None))
+        if deadline is not None and deadline.step is not None:
+            failure = QueryFailed(
+                f"the query ran past its deadline ({statement_timeout} statement timeout + "
+                f"{GRACE_SECONDS:g} s) and convguard {deadline.step} it"
+                f"{'' if deadline.step == 'cancelled' else ' after the cancel did not land'}",
+                sqlstate="57014",
+                hint="the query outlives or lifts its statement timeout (SET statement_timeout "
+                     "= 0?); it must finish within the timeout its transaction sets")
+        elif conn.closed or conn.broken:
+            failure = QueryFailed(
+                "the query's connection was closed by the server"
+                + (f": {failure.message}" if failure else ""),
+                sqlstate=failure.sqlstate if failure else None,
+                hint="did the query end its own backend (pg_terminate_backend)?")
+        if conn.closed or conn.broken:
+            self.close()
+        return (None, failure) if failure is not None else (rows, None)
+
+    def _end(self, conn: psycopg.Connection[Any], *, simple: bool) -> None:
+        if conn.closed or conn.broken:
+            return
+        # COMMIT of a read-only transaction writes nothing, and unlike ROLLBACK it keeps
+        # psycopg's prepared statements; an aborted transaction rolls back either way.
+        conn.execute("COMMIT")
+        if simple:
+            conn.execute("DISCARD ALL")
+
+    def _signal(self, function: str, pid: int) -> None:
+        """``pg_cancel_backend``/``pg_terminate_backend`` from a connection of the kit's own."""
+        if function not in ("pg_cancel_backend", "pg_terminate_backend"):
+            raise ValueError(function)
+        with self.server.connect(purpose="deadline",
+                                 connect_timeout=max(2, int(CANCEL_WAIT_SECONDS))) as conn:
+            conn.execute(f"SELECT {function}(%s)", [pid])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
