@@ -622,7 +622,11 @@ def _kit_command(name: str, module: str, function: str) -> Callable[..., int]:
                 f"the conformance kit cannot be loaded: {error}",
                 hint="install convguard with its dependencies (pip install convguard)",
             ) from None
-        return int(runner(args, out))
+        from convguard.kit._interrupts import handled
+
+        # SIGINT, SIGTERM and SIGHUP cancel the query, clean up and exit 128 + signal.
+        with handled():
+            return int(runner(args, out))
 
     command.__name__ = command.__qualname__ = f"command_{name}"
     return command
@@ -795,9 +799,10 @@ def _main(arguments: list[str]) -> int:
     except ConvguardError as error:
         print_error(error, err)
         return 2
-    except KeyboardInterrupt:
-        err.write(f"{PROG}: interrupted\n")
-        return 130
+    except KeyboardInterrupt as interrupt:
+        name = getattr(interrupt, "name", "SIGINT")
+        err.write(f"{PROG}: interrupted ({name}); cleaned up what this run created\n")
+        return int(getattr(interrupt, "exit_code", 130))
     except BrokenPipeError:
         # The reader went away (`convguard rule | head`): stop quietly, as a pipeline expects,
         # and keep the interpreter from failing again when it flushes stdout at exit.

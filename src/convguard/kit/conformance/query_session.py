@@ -84,6 +84,7 @@ class QuerySession:
         from convguard.kit.conformance.runner import execute_bound
 
         conn = self.connection()
+        self._end(conn, simple=False)  # whatever state a previous run left
         begin = f"BEGIN READ ONLY; SET LOCAL statement_timeout = {_literal(statement_timeout)}"
         if time_zone is not None:
             begin += f"; SET LOCAL TimeZone = {_literal(time_zone)}"
@@ -92,7 +93,7 @@ class QuerySession:
         failure: QueryFailed | None = None
         deadline: Deadline | None = None
         try:
-            conn.execute(begin)
+            conn.execute(begin, prepare=False)
             with Deadline(self._signal, backend_pid=conn.info.backend_pid,
                           socket_fd=conn.pgconn.socket, seconds=seconds) as deadline:
                 try:
@@ -124,11 +125,20 @@ class QuerySession:
     def _end(self, conn: psycopg.Connection[Any], *, simple: bool) -> None:
         if conn.closed or conn.broken:
             return
+        from psycopg.pq import TransactionStatus
+
         # COMMIT of a read-only transaction writes nothing, and unlike ROLLBACK it keeps
-        # psycopg's prepared statements; an aborted transaction rolls back either way.
-        conn.execute("COMMIT")
+        # psycopg's prepared statements; an aborted transaction rolls back either way. A query
+        # that opened transactions of its own may need more than one.
+        for _ in range(3):
+            if conn.info.transaction_status == TransactionStatus.IDLE:
+                break
+            conn.execute("COMMIT" if conn.info.transaction_status == TransactionStatus.INTRANS
+                          else "ROLLBACK", prepare=False)
         if simple:
-            conn.execute("DISCARD ALL")
+            # Never prepared, and sent through psycopg, which then forgets its own prepared
+            # statements as the server does.
+            conn.execute("DISCARD ALL", prepare=False)
 
     def _signal(self, function: str, pid: int) -> None:
         """``pg_cancel_backend``/``pg_terminate_backend`` from a connection of the kit's own."""

@@ -73,8 +73,19 @@ def first_keyword(sql: str) -> str:
 
 
 def is_setup_statement(query: ExtractedQuery) -> bool:
-    """True for ``SET``/``BEGIN``/... statements around the query under test."""
-    return first_keyword(query.sql) in _SETUP_KEYWORDS
+    """True for ``SET``/``BEGIN``/... statements around the query under test; a template that
+    holds several statements is set-up only when all of them are.
+
+    Example:
+        >>> from convguard.extract import extract_source
+        >>> sql = extract_source("q.sql", "SET LOCAL statement_timeout = 0; SELECT 1").queries
+        >>> [is_setup_statement(q) for q in sql]
+        [True, False]
+    """
+    text = re.sub(r"'(?:[^']|'')*'", "''", _strip_comments(query.sql))
+    statements = [part for part in text.split(";") if part.strip()]
+    return bool(statements) and all(first_keyword(part) in _SETUP_KEYWORDS
+                                    for part in statements)
 
 
 def statement_timeout_of(sql: str) -> str | None:
@@ -234,7 +245,12 @@ def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> Rows:
         values = [None if v is None else binary(v) if isinstance(v, bytes) else text(v)
                   for v in values]
     try:
-        cursor.execute(bound.sql, values)
+        if values:
+            cursor.execute(bound.sql, values)
+        else:
+            # No parameters: the simple protocol, as node-postgres sends such a query (several
+            # statements allowed), never a prepared statement.
+            cursor.execute(bound.sql, prepare=False)
         if not cursor.description:
             return Rows()
         return Rows.from_description([column.name for column in cursor.description],
