@@ -622,7 +622,7 @@ def _kit_command(name: str, module: str, function: str) -> Callable[..., int]:
                 f"the conformance kit cannot be loaded: {error}",
                 hint="install convguard with its dependencies (pip install convguard)",
             ) from None
-        from convguard.kit._interrupts import handled
+        from convguard.kit.interrupts import handled
 
         # SIGINT, SIGTERM and SIGHUP cancel the query, clean up and exit 128 + signal.
         with handled():

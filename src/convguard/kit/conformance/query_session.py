@@ -7,8 +7,9 @@ kit; the session itself defaults to read-only transactions, so a template that s
 (no parameters: the simple protocol, as node-postgres sends it) still cannot write in the next
 one, and the role's privileges (``SELECT`` on the schema's tables, nothing else) are the barrier
 when it turns that default off. A query sent without parameters may change the session (``SET``
-after its ``COMMIT``, a ``PREPARE``...): ``DISCARD ALL`` after it returns the session to its
-defaults for the next scenario. Every run is bounded by a :class:`~.deadline.Deadline`; a lost
+after its ``COMMIT``, a cursor ``WITH HOLD``, a ``LISTEN``, an advisory lock): ``RESET ALL``,
+``CLOSE ALL``, ``UNLISTEN *`` and ``pg_advisory_unlock_all()`` after it return the session to
+its defaults for the next scenario. Every run is bounded by a :class:`~.deadline.Deadline`; a lost
 connection (ended by the deadline, or by the query itself) is reported as the query's failure
 and replaced for the next run.
 
@@ -136,9 +137,10 @@ class QuerySession:
             conn.execute("COMMIT" if conn.info.transaction_status == TransactionStatus.INTRANS
                           else "ROLLBACK", prepare=False)
         if simple:
-            # Never prepared, and sent through psycopg, which then forgets its own prepared
-            # statements as the server does.
-            conn.execute("DISCARD ALL", prepare=False)
+            # What DISCARD ALL does, but for the prepared statements: psycopg's own would go
+            # with them (a query's PREPARE is harmless: its name never collides with psycopg's).
+            conn.execute("CLOSE ALL; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()",
+                         prepare=False)
 
     def _signal(self, function: str, pid: int) -> None:
         """``pg_cancel_backend``/``pg_terminate_backend`` from a connection of the kit's own."""

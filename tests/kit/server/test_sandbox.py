@@ -18,13 +18,18 @@ import pytest
 
 from convguard._schema import booking_schema
 from convguard.extract import extract_source
-from convguard.kit._profile_kit import profile_kit
-from convguard.kit._providers import Server, start_server
-from convguard.kit._providers.marks import object_name
-from convguard.kit._runner import QueryPlan, Workbench, is_setup_statement, statement_timeout_for
-from convguard.kit._scenario import load_scenarios
+from convguard.kit.conformance.profile_kit import profile_kit
+from convguard.kit.server import Server, start_server
+from convguard.kit.server.marks import object_name
+from convguard.kit.conformance.runner import (
+    QueryPlan,
+    Workbench,
+    is_setup_statement,
+    statement_timeout_for,
+)
+from convguard.kit.scenario.files import load_scenarios
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
 SCENARIO_FILE = ROOT / "fixtures" / "scenarios" / "worked-example-1-booked-and-same-millisecond.yaml"
 KIT = profile_kit("booking-conversion")
