@@ -44,7 +44,8 @@ def _run(tmp_path: Path, top: str, action_driver: str, dsn: str, **options: obje
         top + QUERIES.format(action_driver=action_driver))
     clear_config_cache()
     args = argparse.Namespace(paths=[], config=str(tmp_path / "convguard.toml"),
-                              scenarios=[str(SCENARIO)], dsn=dsn, **options)
+                              scenarios=[str(SCENARIO)], dsn=dsn,
+                              allow_superuser=True, **options)
     out = io.StringIO()
     assert run_test_command(args, out) == 0, out.getvalue()
     return out.getvalue()

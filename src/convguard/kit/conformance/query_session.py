@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from convguard._errors import QueryFailed
+from convguard.kit.conformance.rows import Rows
 from convguard.kit.conformance.deadline import CANCEL_WAIT_SECONDS, GRACE_SECONDS, Deadline
 
 if TYPE_CHECKING:
@@ -77,12 +78,11 @@ class QuerySession:
             conn.close()
 
     def run(self, bound: BoundQuery, statement_timeout: str, *,
-            time_zone: str | None = None) -> tuple[list[tuple[Any, ...]] | None,
-                                                  QueryFailed | None]:
+            time_zone: str | None = None) -> tuple[Rows | None, QueryFailed | None]:
         """Run ``bound`` in one read-only transaction; ``(rows, None)`` or ``(None, failure)``."""
         import psycopg
 
-        from convguard.kit.conformance.runner import execute_bound
+        from convguard.kit.conformance.execute import execute_bound
 
         conn = self.connection()
         self._end(conn, simple=False)  # whatever state a previous run left
@@ -90,7 +90,7 @@ class QuerySession:
         if time_zone is not None:
             begin += f"; SET LOCAL TimeZone = {_literal(time_zone)}"
         seconds = deadline_seconds(statement_timeout)
-        rows: list[tuple[Any, ...]] | None = None
+        rows: Rows | None = None
         failure: QueryFailed | None = None
         deadline: Deadline | None = None
         try:

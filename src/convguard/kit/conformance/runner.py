@@ -34,8 +34,9 @@ from convguard._errors import QueryFailed, ScenarioError
 from convguard._sql_text import without_comments
 from convguard._model import ExtractedQuery, ExtractionResult
 from convguard._schema import Schema
-from convguard.kit.conformance.binding import BoundQuery, bind_query, sends_untyped
+from convguard.kit.conformance.binding import BoundQuery, bind_query
 from convguard.kit.conformance.profile_kit import ProfileKit
+from convguard.kit.conformance.execute import execute_bound, query_failed
 from convguard.kit.conformance.query_session import QuerySession
 from convguard.kit.scenario.files import Scenario
 from convguard.kit.conformance.rows import Rows
@@ -177,88 +178,6 @@ class ScenarioResult:
     actual_cells: Mapping[str, Mapping[str, Any]] | None = field(default=None, repr=False)
     rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False, compare=False)
     comparison: Any = field(default=None, repr=False, compare=False)
-
-
-# Executing ---------------------------------------------------------------------------------------
-
-_UNTYPED: dict[str, Any] = {}
-
-
-def _untyped_types() -> tuple[type, type, type, type]:
-    """``str`` and ``bytes`` subclasses and psycopg dumpers that send them with OID 0 (no type):
-    text as node-postgres sends every string, bytes in binary format as it sends a ``Buffer``."""
-    if not _UNTYPED:
-        from psycopg.adapt import Dumper
-        from psycopg.pq import Format
-
-        class UntypedText(str):
-            """A parameter sent as node-postgres sends every parameter: untyped text."""
-
-        class UntypedTextDumper(Dumper):
-            oid = 0
-            format = Format.TEXT
-
-            def dump(self, obj: str) -> bytes:
-                return obj.encode("utf-8")
-
-        class UntypedBinary(bytes):
-            """A ``Buffer`` parameter: untyped, in binary format."""
-
-        class UntypedBinaryDumper(Dumper):
-            oid = 0
-            format = Format.BINARY
-
-            def dump(self, obj: bytes) -> bytes:
-                return bytes(obj)
-
-        _UNTYPED["types"] = (UntypedText, UntypedTextDumper, UntypedBinary, UntypedBinaryDumper)
-    return _UNTYPED["types"]  # type: ignore[no-any-return]
-
-
-def query_failed(error: Exception, *, prefix: str = "") -> QueryFailed:
-    """A psycopg error as :class:`QueryFailed` with PostgreSQL's SQLSTATE and message."""
-    diag = getattr(error, "diag", None)
-    message = (getattr(diag, "message_primary", None) or str(error) or type(error).__name__)
-    message = message.strip().splitlines()[0]
-    hint = getattr(diag, "message_hint", None)
-    return QueryFailed(prefix + message, sqlstate=getattr(error, "sqlstate", None), hint=hint)
-
-
-def execute_bound(conn: psycopg.Connection[Any], bound: BoundQuery) -> Rows:
-    """Run a bound query with PostgreSQL's own ``$n`` placeholders; raises :class:`QueryFailed`.
-
-    The rows are tuples also addressable by column name (:class:`~convguard.kit.conformance.rows.Rows`).
-
-    psycopg prepares a statement run often (the connection's ``prepare_threshold``): its
-    parameter types are inferred once, from the same SQL text and the same parameter OIDs
-    (psycopg keys its cache on both), exactly as for an unnamed statement, so the results cannot
-    differ; across scenarios it saves the parse and plan (measured 1.0 -> 0.2 ms per query).
-    """
-    import psycopg
-
-    values = bound.driver_values()
-    cursor = psycopg.RawCursor(conn)
-    if sends_untyped(bound.driver):
-        text, text_dumper, binary, binary_dumper = _untyped_types()
-        cursor.adapters.register_dumper(text, text_dumper)
-        cursor.adapters.register_dumper(binary, binary_dumper)
-        values = [None if v is None else binary(v) if isinstance(v, bytes) else text(v)
-                  for v in values]
-    try:
-        if values:
-            cursor.execute(bound.sql, values)
-        else:
-            # No parameters: the simple protocol, as node-postgres sends such a query (several
-            # statements allowed), never a prepared statement.
-            cursor.execute(bound.sql, prepare=False)
-        if not cursor.description:
-            return Rows()
-        return Rows.from_description([column.name for column in cursor.description],
-                                     cursor.fetchall())
-    except psycopg.Error as error:
-        raise query_failed(error) from None
-    finally:
-        cursor.close()
 
 
 # Judging -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from convguard._errors import QueryFailed
 from convguard._schema import Schema
 from convguard.kit.conformance.binding import depends_on_client_time_zone
+from convguard.kit.conformance.rows import Rows
 from convguard.kit.conformance.runner import QueryPlan, ScenarioResult
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ def execute_runs(workbench: Workbench, plans: Sequence[QueryPlan],
                 rows, failure = session.run(bound, plans[0].statement_timeout,
                                             time_zone=run.session_time_zone or "UTC")
                 outcomes[(index, run.key())] = (failure if failure is not None
-                                                else plan.kit.normalise(rows or []))
+                                                else plan.kit.normalise(rows if rows is not None else Rows()))
     return outcomes
 
 
