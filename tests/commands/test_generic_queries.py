@@ -43,7 +43,7 @@ def dsn(bench) -> str:
 def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
     options.setdefault("examples", 0)
     out = io.StringIO()
-    code = run_test_command(argparse.Namespace(paths=list(paths), **options), out)
+    code = run_test_command(argparse.Namespace(paths=list(paths), allow_superuser=True, **options), out)
     return code, out.getvalue(), capsys.readouterr().err
 
 
@@ -240,7 +240,8 @@ def test_mutate_runs_the_scenarios_on_a_generic_query(capsys, repo: Path, dsn: s
 
     out = io.StringIO()
     code = run_mutate_command(argparse.Namespace(
-        paths=[f"{QUERY}::{FUNCTION}"], format="json", dsn=dsn, examples=40), out)
+        paths=[f"{QUERY}::{FUNCTION}"], format="json", dsn=dsn, examples=40,
+        allow_superuser=True), out)
     document = json.loads(out.getvalue())
     assert code == 0, out.getvalue()  # the sample app's scenarios kill every mutant: score 1.0
     assert document["score"] == 1.0 and document["survived"] == 0
@@ -257,7 +258,7 @@ def test_bench_says_it_needs_a_profile(capsys, repo: Path, dsn: str) -> None:
     from convguard.commands.bench import run_bench_command
 
     out = io.StringIO()
-    code = run_bench_command(argparse.Namespace(paths=[f"{QUERY}::{FUNCTION}"], format="text",
+    code = run_bench_command(argparse.Namespace(allow_superuser=True, paths=[f"{QUERY}::{FUNCTION}"], format="text",
                                                 dsn=dsn, leads=10), out)
     err = capsys.readouterr().err
     assert code == 2

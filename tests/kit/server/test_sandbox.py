@@ -197,6 +197,7 @@ def test_the_cli_exits_1_within_the_timeout_plus_5_s(tmp_path: Path) -> None:
     plan_of("SET LOCAL statement_timeout = 0; SELECT pg_sleep(60)", tmp_path, timeout=1000)
     started = time.monotonic()
     process = cli("test", f"{tmp_path / 'attack.ts'}::attack", "--scenarios", str(SCENARIO_FILE),
+                  "--profile", "booking-conversion",
                   "--examples", "0")
     out, err = process.communicate(timeout=60)
     # The bound is the timeout plus 5 s for the query; the process adds its server's start.
@@ -235,6 +236,7 @@ def test_a_run_leaves_the_shared_server_as_it_found_it(shared_server: Server,
     before = inventory(shared_server)
     plan_of("SELECT 1; COMMIT; " + OFF + "DELETE FROM account", tmp_path)
     process = cli("test", f"{tmp_path / 'attack.ts'}::attack", "--scenarios", str(SCENARIO_FILE),
+                  "--profile", "booking-conversion",
                   "--examples", "0", "--dsn", shared_server.conninfo(), "--allow-superuser")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 1, err
@@ -254,6 +256,7 @@ def test_sigterm_cancels_the_query_cleans_up_and_exits_143(shared_server: Server
     before = inventory(shared_server)
     plan_of("SELECT pg_sleep(60)", tmp_path, timeout=120_000)
     process = cli("test", f"{tmp_path / 'attack.ts'}::attack", "--scenarios", str(SCENARIO_FILE),
+                  "--profile", "booking-conversion",
                   "--examples", "0", "--dsn", shared_server.conninfo(), "--allow-superuser")
     wait_for_query(shared_server)
     process.send_signal(signal.SIGTERM)
@@ -294,6 +297,7 @@ def test_kill_9_then_one_clean_run_leaves_the_server_as_it_was(shared_server: Se
     before = inventory(shared_server)
     plan_of("SELECT pg_sleep(60)", tmp_path, timeout=120_000)
     args = ("test", f"{tmp_path / 'attack.ts'}::attack", "--scenarios", str(SCENARIO_FILE),
+            "--profile", "booking-conversion",
             "--examples", "0", "--dsn", shared_server.conninfo(), "--allow-superuser")
     process = cli(*args)
     wait_for_query(shared_server)

@@ -24,8 +24,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from convguard._errors import QueryFailed
-from convguard.kit.conformance.rows import Rows
 from convguard.kit.conformance.deadline import CANCEL_WAIT_SECONDS, GRACE_SECONDS, Deadline
+from convguard.kit.conformance.rows import Rows
 
 if TYPE_CHECKING:
     import psycopg

@@ -36,7 +36,7 @@ from convguard._model import ExtractedQuery, ExtractionResult
 from convguard._schema import Schema
 from convguard.kit.conformance.binding import BoundQuery, bind_query
 from convguard.kit.conformance.profile_kit import ProfileKit
-from convguard.kit.conformance.execute import execute_bound, query_failed
+from convguard.kit.conformance.execute import _untyped_types, execute_bound, query_failed  # noqa: F401
 from convguard.kit.conformance.query_session import QuerySession
 from convguard.kit.scenario.files import Scenario
 from convguard.kit.conformance.rows import Rows
