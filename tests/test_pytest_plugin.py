@@ -152,7 +152,8 @@ def revenue_app(pytester: pytest.Pytester) -> Path:
 def test_generic_scenarios_are_items_and_conform(pytester: pytest.Pytester, bench) -> None:
     revenue_app(pytester)
     dsn = bench.server.conninfo("postgres")
-    result = run(pytester, "scenarios", f"--convguard-dsn={dsn}", "-v")
+    result = run(pytester, "scenarios", f"--convguard-dsn={dsn}",
+                 "--convguard-allow-superuser", "-v")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*scenarios/paid-in-range.yaml::revenue.ts:getRevenueByCustomer"
                                  "::paid-in-range PASSED*"])
@@ -162,7 +163,8 @@ def test_a_generic_failure_shows_the_row_diff(pytester: pytest.Pytester, bench) 
     root = revenue_app(pytester)
     query = root / "app" / "revenue.ts"
     query.write_text(query.read_text().replace('o."paidAt" < ${to}', 'o."paidAt" <= ${to}'))
-    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}",
+                 "--convguard-allow-superuser")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*rows differ from the scenario's expected rows (as a multiset*",
                                  "*-  Acme      1000 *         1 *  (expected line 18)",
@@ -173,7 +175,8 @@ def test_an_unusable_file_fails_as_its_item_not_the_session(pytester: pytest.Pyt
                                                              bench) -> None:
     root = revenue_app(pytester)
     (root / "scenarios" / "broken.yaml").write_text("name: broken\ntables: {Nope: []}\n")
-    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result = run(pytester, "scenarios", f"--convguard-dsn={bench.server.conninfo('postgres')}",
+                 "--convguard-allow-superuser")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*scenarios/broken.yaml:2: unknown table 'Nope'*"])
     assert "error" not in result.parseoutcomes()
@@ -190,7 +193,8 @@ def test_a_query_that_cannot_be_planned_fails_its_files_items(pytester: pytest.P
     config.write_text(config.read_text() + '\n[[query]]\npath = "' + str(SQL_QUERY) + '"\n'
                       'profile = "booking-conversion"\nscenarios = ["' + str(ONE_SCENARIO) + '"]\n')
     result = run(pytester, "scenarios", str(ONE_SCENARIO), f"--rootdir={root}",
-                 f"--convguard-dsn={bench.server.conninfo('postgres')}")
+                 f"--convguard-dsn={bench.server.conninfo('postgres')}",
+                 "--convguard-allow-superuser")
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["*no schema for app/revenue.ts*"])
     assert "error" not in result.parseoutcomes()
@@ -224,5 +228,6 @@ def test_database_fixtures_on_a_schema_that_is_not_bookings(pytester: pytest.Pyt
             other = convguard_database('CREATE TABLE t (id int)')
             assert other.name != db.name and other.server is convguard_server
     ''')
-    result = run(pytester, "test_revenue.py", f"--convguard-dsn={bench.server.conninfo('postgres')}")
+    result = run(pytester, "test_revenue.py", f"--convguard-dsn={bench.server.conninfo('postgres')}",
+                 "--convguard-allow-superuser")
     result.assert_outcomes(passed=2)
