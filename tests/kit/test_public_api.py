@@ -29,7 +29,7 @@ from convguard.kit import load_query, run_query, schema_from_prisma, seed, throw
 
 schema = schema_from_prisma("prisma/schema.prisma")
 query = load_query("app/revenue.ts::getRevenueByCustomer")
-with throwaway_database(schema, dsn=DSN) as db:
+with throwaway_database(schema, dsn=DSN, allow_superuser=True) as db:
     seed(db.connection, {
         "Customer": [{"id": "c1", "tenantId": "t1", "name": "Acme"}],
         "Order": [  # no id (uuid()), no updatedAt (@updatedAt), no reference (has no default)
@@ -86,7 +86,7 @@ def test_seed_takes_the_ddl_text_the_database_was_made_from(dsn: str) -> None:
            'REFERENCES "Customer"(id), status "Status" NOT NULL DEFAULT \'OPEN\', '
            'amount numeric(12,2) NOT NULL, "issuedAt" timestamp(3) NOT NULL, '
            '"createdAt" timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP);\n')
-    with kit.throwaway_database(ddl, dsn=dsn) as db:
+    with kit.throwaway_database(ddl, dsn=dsn, allow_superuser=True) as db:
         count = kit.seed(db.connection, {  # children before parents: seed orders them
             "Invoice": [{"customerId": "acme", "amount": 10.5, "issuedAt": "2026-01-05T10:00:00Z"}],
             "Customer": [{"id": "acme", "name": "Acme"}]}, ddl)
@@ -102,12 +102,14 @@ def test_load_and_run_scenarios_judge_by_expected_rows(app: Path, dsn: str) -> N
     scenarios = kit.load_scenarios("scenarios", "app/revenue.ts::getRevenueByCustomer")
     assert isinstance(scenarios[0], kit.Scenario)
     assert isinstance(scenarios[1].expected, kit.ExpectedRows)
-    results = kit.run_scenarios("app/revenue.ts::getRevenueByCustomer", scenarios, dsn=dsn)
+    results = kit.run_scenarios("app/revenue.ts::getRevenueByCustomer", scenarios, dsn=dsn,
+                                allow_superuser=True)
     assert [r.passed for r in results] == [True, True, True]
     assert isinstance(results[0], kit.ScenarioResult)
     query = app / "app" / "revenue.ts"
     query.write_text(query.read_text().replace('o."paidAt" < ${to}', 'o."paidAt" <= ${to}'))
-    failed = [r for r in kit.run_scenarios("app/revenue.ts", "scenarios", dsn=dsn) if not r.passed]
+    failed = [r for r in kit.run_scenarios("app/revenue.ts", "scenarios", dsn=dsn,
+                                                 allow_superuser=True) if not r.passed]
     assert [r.scenario for r in failed] == ["paid-in-range"]
     assert isinstance(failed[0].comparison, kit.RowComparison)
     assert "-  Acme      1000 *" in kit.format_text(failed)

@@ -115,7 +115,8 @@ class DatabaseHandle:
 
 @contextmanager
 def throwaway_database(schema_or_ddl: Schema | str, *, provider: str = "embedded",
-                       dsn: str | None = None) -> Iterator[DatabaseHandle]:
+                       dsn: str | None = None,
+                       allow_superuser: bool = False) -> Iterator[DatabaseHandle]:
     """A new database holding ``schema_or_ddl`` (a Schema, or DDL text) on a new (or ``dsn``)
     server, with an open autocommit ``.connection`` in UTC; everything is dropped and stopped on
     exit."""
@@ -133,7 +134,8 @@ def throwaway_database(schema_or_ddl: Schema | str, *, provider: str = "embedded
         ddl = schema
     import psycopg
 
-    with start_server("url" if dsn else provider, dsn=dsn) as server, \
+    with start_server("url" if dsn else provider, dsn=dsn,
+                      allow_superuser=allow_superuser) as server, \
             create_database(server, prefix="convguard_lib") as database:
         conn = database.connect()
         try:
@@ -305,7 +307,8 @@ def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *
                   profile: str | None = None, schema: Schema | None = None,
                   driver: str = "auto", client_time_zone: str = "UTC",
                   names: Mapping[str, str] | None = None, provider: str = "embedded",
-                  dsn: str | None = None) -> list[ScenarioResult]:
+                  dsn: str | None = None,
+                  allow_superuser: bool = False) -> list[ScenarioResult]:
     """Run ``query`` against scenarios (loaded ones, or files/folders) and judge each: by the
     scenario's expected rows, or with a ``profile`` by its counts or oracle. Each result has
     ``passed``; :func:`format_text` prints the failures with their row or bucket diff."""
@@ -327,7 +330,8 @@ def run_scenarios(query: ExtractedQuery | str, scenarios: Sequence[Any] | str, *
     plan = QueryPlan(query=query, kit=kit, schema=schema, driver=driver_for_query(driver, query),
                      client_time_zone=client_time_zone, params=dict(names or {}),
                      statement_timeout=statement_timeout_for(query, _extraction_of(query)))
-    with Workbench.start("url" if dsn else provider, dsn=dsn) as bench:
+    with Workbench.start("url" if dsn else provider, dsn=dsn,
+                         allow_superuser=allow_superuser) as bench:
         return [bench.run(plan, scenario) for scenario in loaded]
 
 

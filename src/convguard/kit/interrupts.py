@@ -52,6 +52,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 _received: list[int] = []
+_active: list[bool] = []
 
 
 def received() -> int | None:
@@ -60,8 +61,9 @@ def received() -> int | None:
 
 
 def check() -> None:
-    """Raise :class:`Interrupted` if a signal came (call it where work may safely stop)."""
-    if _received:
+    """Raise :class:`Interrupted` if a signal came inside :func:`handled` (call it where work
+    may safely stop)."""
+    if _active and _received:
         raise Interrupted(_received[0])
 
 
@@ -83,6 +85,7 @@ def handled() -> Iterator[None]:
         return
     previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
     _received.clear()
+    _active.append(True)
     for signum in SIGNALS:
         signal.signal(signum, _handler)
     try:
@@ -91,3 +94,6 @@ def handled() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _active.pop()
+        if not _active:
+            _received.clear()

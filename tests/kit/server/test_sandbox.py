@@ -238,7 +238,7 @@ def test_a_run_leaves_the_shared_server_as_it_found_it(shared_server: Server,
     process = cli("test", f"{tmp_path / 'attack.ts'}::attack", "--scenarios", str(SCENARIO_FILE),
                   "--profile", "booking-conversion",
                   "--examples", "0", "--dsn", shared_server.conninfo(), "--allow-superuser")
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 1, err
     assert inventory(shared_server) == before
 
@@ -260,7 +260,7 @@ def test_sigterm_cancels_the_query_cleans_up_and_exits_143(shared_server: Server
                   "--examples", "0", "--dsn", shared_server.conninfo(), "--allow-superuser")
     wait_for_query(shared_server)
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 143, err
     assert "interrupted" in err and "Traceback" not in err
     assert inventory(shared_server) == before
