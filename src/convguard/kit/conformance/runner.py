@@ -83,7 +83,7 @@ def is_setup_statement(query: ExtractedQuery) -> bool:
         >>> [is_setup_statement(q) for q in sql]
         [True, False]
     """
-    text = re.sub(r"'(?:[^']|'')*'", "''", _strip_comments(query.sql))
+    text = re.sub(r"'(?:[^']|'')*'", "''", without_comments(query.sql))
     statements = [part for part in text.split(";") if part.strip()]
     return bool(statements) and all(first_keyword(part) in _SETUP_KEYWORDS
                                     for part in statements)
