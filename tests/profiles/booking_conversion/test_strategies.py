@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -81,8 +82,8 @@ def test_shrinking_stays_valid() -> None:
         [2, 1, 1, 1]
 
 
-def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
-    """from, to, the cutoff, the send itself and send + window, each -1 ms, exactly, +1 ms."""
+def collect_edges() -> dict:
+    """The edge labels, parameters and scopes of 120 derandomised scenarios, as JSON-able data."""
     labels: Counter[str] = Counter()
     windows, buffers, scopes, froms = set(), set(), Counter(), Counter()
 
@@ -97,17 +98,38 @@ def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
         scopes["open" if scope is None else "unknown" if UNKNOWN_CLIENT in scope else "list"] += 1
 
     collect()
+    return {"labels": sorted(labels), "windows": sorted(windows, key=repr),
+            "buffers": sorted(buffers, key=repr), "froms": {str(k): v for k, v in froms.items()},
+            "scopes": dict(scopes)}
+
+
+def test_timestamps_sit_on_the_edges_of_the_semantics() -> None:
+    """from, to, the cutoff, the send itself and send + window, each -1 ms, exactly, +1 ms.
+
+    The examples are drawn in a fresh interpreter: in a long pytest worker, state that earlier
+    tests leave behind changed which derandomised examples Hypothesis drew (a worker of
+    ``pytest -n 2`` never drew a buffer of 0, while the same test alone always did), and this test
+    is about the strategy, not about that order.
+    """
+    code = ("import json, runpy; "
+            f"print(json.dumps(runpy.run_path({str(Path(__file__))!r})['collect_edges']()))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    drawn = json.loads(result.stdout.strip().splitlines()[-1])
+    labels = set(drawn["labels"])
+    windows, buffers = set(drawn["windows"]), set(drawn["buffers"])
     edges = {f"{what}@{anchor}{offset}" for what, anchors in (
         ("send", ("from", "to", "cutoff")),
         ("booking", ("send", "send+window", "to", "cutoff"))) for anchor in anchors
         for offset in ("-1ms", "", "+1ms")}
-    assert edges <= set(labels), sorted(edges - set(labels))
+    assert edges <= labels, sorted(edges - labels)
     # Parameters: windows and buffers that clamp, the default ``from``, every kind of scope.
     assert {0, 400} <= windows and {0, 100} <= buffers
     assert resolve_params({"to": "2026-02-01", "attribution_window_days": 400}) \
         .attribution_window_days == 365
-    assert froms[True] and froms[False]
-    assert scopes["open"] and scopes["list"] and scopes["unknown"]
+    assert drawn["froms"].get("True") and drawn["froms"].get("False")
+    scopes = drawn["scopes"]
+    assert scopes.get("open") and scopes.get("list") and scopes.get("unknown")
 
 
 def test_the_modules_do_not_import_hypothesis() -> None:
