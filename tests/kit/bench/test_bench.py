@@ -231,14 +231,19 @@ def test_run_bench_json_keys(bench: Any, plan: Any) -> None:
 def test_the_bench_never_prepares_so_every_run_gets_a_custom_plan(bench: Any, plan: Any,
                                                                   seeded: tuple[Any, Any]) -> None:
     """node-postgres sends unnamed statements; a prepared one turns generic after five runs."""
-    from convguard.kit.bench.benchmark import bench_connection
+    from convguard.kit.bench.benchmark import bench_connection, open_to_query_role
     from convguard.kit.server.databases import ThrowawayDatabase
 
     seeded_conn, _ = seeded
     name = seeded_conn.execute("SELECT current_database()").fetchone()[0]
-    conn = bench_connection(ThrowawayDatabase(name, bench.server.conninfo(name), bench.server),
-                            bench.server)
+    database = ThrowawayDatabase(name, bench.server.conninfo(name), bench.server)
+    open_to_query_role(database, bench.server)
+    conn = bench_connection(database, bench.server)
     try:
+        # The query's own connection, as the run's least-privilege role (never the admin's).
+        role = bench.server.query_role()
+        assert role.sandboxed and conn.execute("SELECT current_user").fetchone()[0] == role.name
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
         bound = plan.bind(bench_scenario(SPEC, SYNTHETIC))
         measure(conn, bound, runs=8)
         assert conn.prepare_threshold is None
@@ -347,13 +352,20 @@ def test_index_advice_is_measured_and_dropped(bench: Any, plan: Any) -> None:
 def test_advice_leaves_no_index_behind(bench: Any, seeded: tuple[Any, Any], plan: Any) -> None:
     from convguard.kit.bench.benchmark import advise, explain
 
-    conn, _ = seeded
-    before = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
+    from convguard.kit.bench.benchmark import bench_connection, open_to_query_role
+    from convguard.kit.server.databases import ThrowawayDatabase
+
+    admin, _ = seeded
+    name = admin.execute("SELECT current_database()").fetchone()[0]
+    database = ThrowawayDatabase(name, bench.server.conninfo(name), bench.server)
+    open_to_query_role(database, bench.server)
+    before = {row[0] for row in admin.execute("SELECT indexname FROM pg_indexes")}
     bound = plan.bind(bench_scenario(SPEC, SYNTHETIC))
-    document = explain(conn, bound)
-    results, _ = advise(conn, bound, document, plan_nodes(document), rounds=2)
+    with bench_connection(database, bench.server) as conn:
+        document = explain(conn, bound)
+        results, _ = advise(conn, admin, bound, document, plan_nodes(document), rounds=2)
     assert results and all(advice.pairs >= 1 for advice in results)
-    assert {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")} == before
+    assert {row[0] for row in admin.execute("SELECT indexname FROM pg_indexes")} == before
 
 
 def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
@@ -408,3 +420,28 @@ def test_a_failing_query_is_named_with_its_file_line_and_size(
     assert error.value.path == str(path) and error.value.line == planned[0].plan.query.span \
         .start_position.line
     assert message in error.value.message and "(on 5 leads)" in error.value.message
+
+
+@pytest.mark.parametrize(("attack", "message"), [
+    # After a first statement: EXPLAIN ANALYZE prefixes the text, the COPY still runs after it.
+    pytest.param("SELECT 1; COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
+                 "permission denied to COPY to or from an external program", id="copy-to-program"),
+    pytest.param("SELECT pg_read_file('/etc/passwd')", "permission denied for function pg_read_file",
+                 id="pg-read-file"),
+])
+def test_a_hostile_query_under_bench_runs_as_the_least_privilege_role(
+        tmp_path: Path, attack: str, message: str) -> None:
+    """bench times (and EXPLAINs) the query as the run's query role, not the admin that seeds
+    the data and builds the candidate indexes: a shell command or a server file read fails."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "attack.ts"
+    path.write_text("export async function attack() {\n  return prisma.$queryRaw`"
+                    + attack.format(marker=marker) + "`;\n}\n")
+    out, err = io.StringIO(), io.StringIO()
+    args = argparse.Namespace(paths=[f"{path}::attack"], sizes="200", format="text", err=err,
+                              profile="booking-conversion", advise=True)
+    code = run_bench_command(args, out)
+    assert code in (1, 2), (code, out.getvalue(), err.getvalue())
+    assert message in err.getvalue() and str(path) in err.getvalue(), err.getvalue()
+    assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue()
+    assert not marker.exists()

@@ -16,7 +16,13 @@ about 0.4 s.
 Index advice: for the scans under the costliest nodes, candidate indexes are derived from the plan
 (the scan's join/group/sort keys first, the columns the query needs from it next or as INCLUDE,
 and the query's own constant filters as a partial-index predicate); each one is created in the
-bench's throwaway database, the query re-measured, and the index dropped again. Only candidates
+bench's throwaway database, the query re-measured, and the index dropped again.
+
+The query under test (and its EXPLAIN ANALYZE) runs as ``convguard test`` runs it: as the run's
+least-privilege role (:mod:`convguard.kit.server.sandbox`), on a connection of its own that
+defaults to read-only transactions, never ``SET ROLE``; so a hostile query cannot
+``COPY ... TO PROGRAM`` or read server files here either. The admin connection seeds the data and
+creates and drops the candidate indexes, committed, so the query's connection sees them. Only candidates
 that cut the median by more than :data:`MIN_GAIN_RATIO` are advised. In greedy rounds (up to
 :data:`ADVICE_ROUNDS`): the best helpful index is kept and the next round's candidates are timed
 on top of it, so an index that only pays once another has changed the plan is found too.
@@ -69,6 +75,7 @@ __all__ = [
     "advise",
     "bench_connection",
     "bench_scenario",
+    "open_to_query_role",
     "candidate_indexes",
     "explain",
     "growth_slope",
@@ -644,11 +651,14 @@ def _normalise(index_sql: str) -> str:
 
 # Advising ----------------------------------------------------------------------------------------
 
-def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[str, Any],
-           nodes: Sequence[PlanNode], *, rounds: int = ADVICE_ROUNDS,
+def advise(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any], bound: BoundQuery,
+           document: Mapping[str, Any], nodes: Sequence[PlanNode], *, rounds: int = ADVICE_ROUNDS,
            status: Callable[[str], None] = lambda _: None) -> tuple[list[IndexAdvice],
                                                                     IndexAdvice | None]:
     """Find the indexes that make the query faster, greedily, on this (throwaway) database.
+
+    The query runs on ``conn`` (the query role's); ``admin`` (an autocommit admin connection to
+    the same database) builds and drops the indexes.
 
     Round 1 tries each candidate of the plan alone. The best helpful one is kept (built) and,
     in the next round, the candidates of the plan the query gets with it, and the others not
@@ -661,7 +671,7 @@ def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[s
     The "before" median is measured again for each candidate, in pairs with the "after" runs, so
     a drift of the machine's speed during a long bench is not taken for an index's effect.
     """
-    existing = [row[0] for row in conn.execute(
+    existing = [row[0] for row in admin.execute(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()").fetchall()]
     results: list[IndexAdvice] = []
     kept: list[_Candidate] = []
@@ -679,7 +689,7 @@ def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[s
             measured: list[tuple[IndexAdvice, _Candidate]] = []
             for number, candidate in enumerate(pending, start=1):
                 status(f"index round {round_number}, {number}/{len(pending)}: {candidate.sql}")
-                advice = _try_indexes(conn, bound, [candidate])
+                advice = _try_indexes(conn, admin, bound, [candidate])
                 advice = dataclasses.replace(advice, given=tuple(c.sql for c in kept))
                 measured.append((advice, candidate))
             results.extend(advice for advice, _ in measured)
@@ -688,18 +698,18 @@ def advise(conn: psycopg.Connection[Any], bound: BoundQuery, document: Mapping[s
             if not helpful:
                 break
             _, best = max(helpful, key=lambda pair: pair[0].gain_ms)
-            _build(conn, best, f"convguard_bench_kept_{len(kept)}")
+            _build(admin, best, f"convguard_bench_kept_{len(kept)}")
             kept.append(best)
             if round_number < rounds:
                 document = explain(conn, bound)
                 nodes = plan_nodes(document)
     finally:
         for number in range(len(kept)):
-            conn.execute(f'DROP INDEX IF EXISTS "convguard_bench_kept_{number}"')
+            admin.execute(f'DROP INDEX IF EXISTS "convguard_bench_kept_{number}"')
     combined = None
     if len(kept) > 1:
         status("the kept indexes together")
-        combined = _try_indexes(conn, bound, kept)
+        combined = _try_indexes(conn, admin, bound, kept)
     return results, combined
 
 
@@ -722,29 +732,29 @@ def _build(conn: psycopg.Connection[Any], candidate: _Candidate, name: str) -> N
         raise DatabaseError(f"cannot build index {candidate.sql}: {error}") from error
 
 
-def _try_indexes(conn: psycopg.Connection[Any], bound: BoundQuery,
-                 candidates: Sequence[_Candidate]) -> IndexAdvice:
-    """Build the candidates once, then time the query without and with them in alternating
-    pairs (without = inside a transaction that drops them and rolls back, which restores them at
-    no cost), so that a drift of the machine's speed hits both sides alike."""
+def _try_indexes(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
+                 bound: BoundQuery, candidates: Sequence[_Candidate]) -> IndexAdvice:
+    """Build the candidates (on ``admin``), then time the query (on ``conn``) without and with
+    them in alternating pairs, so that a drift of the machine's speed hits both sides alike."""
     names: list[str] = []
     started = time.perf_counter()
     try:
         for number, candidate in enumerate(candidates):
             name = f"convguard_bench_candidate_{number}"
-            _build(conn, candidate, name)
+            _build(admin, candidate, name)
             names.append(name)
         build_ms = (time.perf_counter() - started) * 1000
-        size = sum(_scalar(conn, "SELECT pg_relation_size(%s::regclass)", name) for name in names)
+        size = sum(_scalar(admin, "SELECT pg_relation_size(%s::regclass)", name) for name in names)
         used = any(name in str(explain_plain(conn, bound)) for name in names)
-        without, with_ = _paired_runs(conn, bound, names) if used else ([], [])
+        without, with_ = (_paired_runs(conn, admin, bound, candidates, names) if used
+                          else ([], []))
     except (QueryFailed, DatabaseError):
         raise
     except Exception as error:  # psycopg.Error while sizing or timing the built indexes
         raise DatabaseError(f"cannot try index {candidates[-1].sql}: {error}") from error
     finally:
         for name in names:
-            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+            admin.execute(f'DROP INDEX IF EXISTS "{name}"')
     if not used:  # the plan ignores it: nothing to time, no gain
         without = with_ = list(measure(conn, bound, runs=1).runs_ms)
     wins = sum(after < before for before, after in zip(without, with_))
@@ -760,24 +770,31 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, *params: Any) -> Any:
     return row[0] if row else None
 
 
-def _paired_runs(conn: psycopg.Connection[Any], bound: BoundQuery,
+def _paired_runs(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
+                 bound: BoundQuery, candidates: Sequence[_Candidate],
                  names: Sequence[str]) -> tuple[list[float], list[float]]:
+    """The query's runs without and with the (built) indexes ``names``, in ABBA pairs.
+
+    The query runs on the query role's connection, which cannot see an uncommitted ``DROP
+    INDEX`` of the admin's (and would wait on its lock), so ``admin`` drops the indexes for a
+    "without" run and builds them again for a "with" run, committed; the ABBA order needs one
+    such change per pair, not two.
+    """
     without: list[float] = []
     with_: list[float] = []
+    built = True
     while len(without) < PAIRS or (sum(without) + sum(with_) < 2 * ADVICE_SAMPLE_MS
                                    and len(without) < MAX_RUNS):
         # ABBA order: a steady drift adds the same to both sides over two pairs.
         for with_index in ((False, True) if len(without) % 2 == 0 else (True, False)):
-            if with_index:
-                with_.append(measure(conn, bound, runs=1).runs_ms[0])
-                continue
-            conn.execute("BEGIN")
-            try:
+            if with_index and not built:
+                for candidate, name in zip(candidates, names):
+                    _build(admin, candidate, name)
+            elif built and not with_index:
                 for name in names:
-                    conn.execute(f'DROP INDEX "{name}"')
-                without.append(measure(conn, bound, runs=1).runs_ms[0])
-            finally:
-                conn.execute("ROLLBACK")
+                    admin.execute(f'DROP INDEX "{name}"')
+            built = with_index
+            (with_ if with_index else without).append(measure(conn, bound, runs=1).runs_ms[0])
     return without, with_
 
 
@@ -794,18 +811,36 @@ SESSION_SETTINGS = {"TimeZone": "UTC", "statement_timeout": SAFETY_TIMEOUT}
 #: from them for the speed of small tests; an existing server (``url``) keeps its own settings.
 LOCAL_SESSION_SETTINGS = {"max_parallel_workers_per_gather": "2"}
 LOCAL_PROVIDERS = ("embedded", "system")
+#: The query role's session: read-only transactions by default (the role's privileges are the
+#: barrier when a query turns that off), as ``convguard test``'s query session.
+QUERY_SESSION_OPTIONS = "-c default_transaction_read_only=on"
 REPORTED_SETTINGS = ("server_version", "shared_buffers", "work_mem", "max_parallel_workers_per_gather",
                      "effective_cache_size", "random_page_cost", "jit")
 
 
+def open_to_query_role(database: Any, server: Server) -> None:
+    """Let the run's query role connect to the (seeded) ``database`` and read its tables, as
+    ``convguard test`` opens its work databases; ``PUBLIC`` loses ``CONNECT``, ``TEMP`` and
+    ``CREATE`` there."""
+    from convguard.kit.server.sandbox import database_grants, grant_schema
+
+    role = server.query_role()
+    if role.sandboxed:
+        server.admin().execute(database_grants(role, database.name))
+    with database.connect() as conn:
+        grant_schema(conn, role)
+
+
 def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
-    """The connection the bench measures on, with :data:`SESSION_SETTINGS` applied.
+    """The connection the bench measures on: the run's query role's own, read-only by default
+    (call :func:`open_to_query_role` first), with :data:`SESSION_SETTINGS` applied.
 
     Never prepared: node-postgres sends each query as an unnamed statement, so the server plans
     every run for its parameters; psycopg would prepare after five runs, the server would then
     switch to a generic plan, and the advice's paired runs would time that plan instead.
     """
-    conn: psycopg.Connection[Any] = database.connect(prepare_threshold=None)
+    conn: psycopg.Connection[Any] = server.connect_as_query_role(
+        database.name, options=QUERY_SESSION_OPTIONS, prepare_threshold=None)
     settings = dict(SESSION_SETTINGS)
     if getattr(server, "provider", None) in LOCAL_PROVIDERS:
         settings.update(LOCAL_SESSION_SETTINGS)
@@ -858,7 +893,9 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
             bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
                    else Progress.silent())
             seed = synthetics[0].seed(database.connect, spec, progress=bar)
+            open_to_query_role(database, server)
             conn = bench_connection(database, server)
+            admin = database.connect(purpose="bench-admin")
             try:
                 settings = _settings(conn)
                 for plan, bound, collected in zip(plans, bounds, per_plan):
@@ -873,8 +910,9 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
                             planning_ms=float(document.get("Planning Time") or 0.0)))
                         if advise_indexes and position == len(ordered) - 1:
                             collected["advice"], collected["combined"] = advise(
-                                conn, bound, document, nodes, status=status)
+                                conn, admin, bound, document, nodes, status=status)
             finally:
+                admin.close()
                 conn.close()
     return [BenchResult(query=plan.label, driver=plan.driver, sizes=tuple(collected["sizes"]),
                         advice=tuple(collected["advice"]), combined=collected["combined"],

@@ -130,13 +130,15 @@ class Server:
             self._query_role = create_query_role(self)
         return self._query_role
 
-    def connect_as_query_role(self, dbname: str, *, options: str = "") -> psycopg.Connection[Any]:
-        """A new connection to ``dbname`` as :meth:`query_role`, on its own session."""
+    def connect_as_query_role(self, dbname: str, *, options: str = "",
+                              **kwargs: Any) -> psycopg.Connection[Any]:
+        """A new connection to ``dbname`` as :meth:`query_role`, on its own session (``kwargs``
+        go to ``psycopg.connect``, e.g. ``prepare_threshold``)."""
         role = self.query_role()
         credentials: dict[str, Any] = {}
         if role.sandboxed:
             credentials = {"user": role.name, "password": role.password}
-        return self.connect(dbname, purpose="query", options=options, **credentials)
+        return self.connect(dbname, purpose="query", options=options, **credentials, **kwargs)
 
     def new_object_name(self, prefix: str) -> str:
         """A fresh marked name for a database or role this run creates (:mod:`.marks`)."""
