@@ -92,3 +92,56 @@ def test_its_users_read_sql_through_it() -> None:
     assert _comments("SELECT '--x' /* y */") == ((13, 20),)
     queries = extract_source("q.sql", "SELECT ';' /* ; */ ; SELECT $$;$$;").queries
     assert [query.sql for query in queries] == ["SELECT ';' /* ; */", "SELECT $$;$$"]
+
+
+# The per-character reading the scanner used before it jumped with str.find and regexes: kept
+# here as the oracle the faster scan must agree with, on text built from the characters that
+# decide (quotes, backslashes, comment marks, dollars) mixed with plain ones.
+def _reference_quote_end(sql: str, start: int, quote: str, backslash: bool) -> tuple[int, bool]:
+    index = start + 1
+    while index < len(sql):
+        char = sql[index]
+        if backslash and char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            if sql.startswith(quote, index + 1):
+                index += 2
+                continue
+            return index + 1, True
+        index += 1
+    return len(sql), False
+
+
+def _reference_block_comment_end(sql: str, start: int) -> tuple[int, bool]:
+    depth, index = 0, start
+    while index < len(sql):
+        if sql.startswith("/*", index):
+            depth, index = depth + 1, index + 2
+        elif sql.startswith("*/", index):
+            depth, index = depth - 1, index + 2
+            if depth == 0:
+                return index, True
+        else:
+            index += 1
+    return len(sql), False
+
+
+_DECIDING = st.lists(st.sampled_from(["'", "''", '"', "\\", "\\'", "/*", "*/", "/", "*", "-",
+                                      "--", "\n", "$", "$$", "$a$", "E", "e", " ", "x", "1"]),
+                     max_size=40).map("".join)
+
+
+@hypothesis.given(_DECIDING)
+@hypothesis.settings(max_examples=300, deadline=None)
+def test_the_fast_scan_agrees_with_the_per_character_reading(text: str) -> None:
+    from convguard import _sql_text
+
+    for start, char in enumerate(text):
+        if char in "'\"":
+            for backslash in (False, True) if char == "'" else (False,):
+                assert (_sql_text._quote_end(text, start, char, backslash=backslash)
+                        == _reference_quote_end(text, start, char, backslash))
+        if text.startswith("/*", start):
+            assert (_sql_text._block_comment_end(text, start)
+                    == _reference_block_comment_end(text, start))

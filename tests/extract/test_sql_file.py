@@ -170,3 +170,32 @@ def test_dispatch_through_extract_source() -> None:
 
     result = extract_source("a/b.SQL", "SELECT :x;")
     assert result.queries[0].sql == "SELECT $1"
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.given(st.lists(st.sampled_from(
+    ["SELECT", " ", "\n", "a", "x1", "a$b", "$1", "$2$3", ":from", "::date", ":=", "x:y", ";",
+     "'s;'", "E'\\';'", '"q;"', "$t$;$t$", "-- c;\n", "/* ; */", "-", "/", "(", ")", ",", "*",
+     "é", "\t", "::", ":", "$", "1"]), max_size=30).map("".join))
+@hypothesis.settings(max_examples=300, deadline=None)
+def test_the_plain_run_shortcut_changes_nothing(text: str) -> None:
+    """The lexer steps over runs of plain tokens in one match; token by token it reads the same."""
+    import re
+
+    from convguard.extract import _sql_file
+
+    def extract(source: str) -> object:
+        try:
+            result = _sql_file.extract_sql_file("q.sql", source)
+        except _sql_file.ExtractionError as error:
+            return str(error)
+        return [(q.sql, q.placeholders, q.segments, q.span) for q in result.queries]
+
+    fast = extract(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_sql_file, "_PLAIN_RUN", re.compile(r"(?!)"))
+        token_by_token = extract(text)
+    assert fast == token_by_token

@@ -55,6 +55,10 @@ from convguard._model import (
 _WORD = re.compile(r"[\w$]+")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = re.compile(r"\d+")
+# A run of tokens that need no decision (words, and single characters that start neither a
+# placeholder, a terminator, a string, an identifier nor a comment), with the blanks between
+# them: the lexer steps over it in one match instead of one token at a time.
+_PLAIN_RUN = re.compile(r"""(?:\w[\w$]*|[^\s\w$:;'"\-/])(?:\s*(?:\w[\w$]*|[^\s\w$:;'"\-/]))*""")
 # PostgreSQL: a dollar-quote tag is an identifier without `$` that does not start with a digit.
 _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
 _SAME_LINE_COMMENT = re.compile(r"[ \t]*--[^\n]*")
@@ -129,7 +133,8 @@ class _Lexer:
                     statement.code(index, region.end)
                 index = region.end
                 continue
-            end = self.token_end(index, statement)
+            plain = _PLAIN_RUN.match(text, index)
+            end = plain.end() if plain else self.token_end(index, statement)
             statement.code(index, end)
             index = end
         if statement is not None:
