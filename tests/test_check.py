@@ -214,3 +214,19 @@ def test_unreadable_configured_schema_is_an_error_not_a_traceback(tmp_path) -> N
                           root=str(tmp_path))
     result = check_source("q.sql", 'SELECT l.id FROM "Lead" l', config=config)
     assert result.errors and "schema" in str(result.errors[0]).lower()
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_big_statement_under_pure_python_sqlglot_names_the_fast_install(
+        monkeypatch: pytest.MonkeyPatch, compiled: bool) -> None:
+    from convguard import _check
+    from convguard._config import Config
+
+    monkeypatch.setattr(_check, "BIG_STATEMENT_CHARACTERS", 20)
+    monkeypatch.setattr(_check, "compiled_sqlglot", lambda: compiled)
+    result = _check.check_source("big.sql", "SELECT 1, 2, 3, 4, 5, 6, 7, 8, 9;",
+                                 config=Config(root="."))
+    hinted = [note for note in result.notes if "convguard[fast]" in note]
+    assert hinted == ([] if compiled else [
+        "big.sql: a 0.0 MB statement is read by the pure-Python sqlglot; `pip install "
+        "'convguard[fast]'` (compiled sqlglot) checks it about twice as fast"])

@@ -593,3 +593,14 @@ def test_bench_subcommand_reports_the_json_keys(capsys) -> None:
     text = json.dumps(document)
     for key in ("leads", "drafts", "messages", "seed_rows_per_s", "query_ms"):
         assert f'"{key}"' in text
+
+
+def test_check_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_path) -> None:
+    """The command pauses the cyclic collector while it reads trees; a caller's process keeps it."""
+    import gc
+
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT 1;\n")
+    assert gc.isenabled()
+    main(["check", str(query)])
+    assert gc.isenabled()

@@ -248,6 +248,21 @@ def check_extraction(extraction: ExtractionResult, host: HostText, config: Confi
         return _check_extraction(extraction, host, config, schema, state)
 
 
+BIG_STATEMENT_CHARACTERS = 1_000_000
+
+
+def compiled_sqlglot() -> bool:
+    """Whether sqlglot's parser is the compiled build (``convguard[fast]`` installs sqlglotc).
+
+    Example:
+        >>> isinstance(compiled_sqlglot(), bool)
+        True
+    """
+    import sqlglot.parser
+
+    return not sqlglot.parser.__file__.endswith(".py")
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while one file is extracted and checked.
@@ -293,6 +308,12 @@ def _check_extraction(extraction: ExtractionResult, host: HostText, config: Conf
 
     if schema is None and extraction.queries:
         schema = _schema_of_file(extraction.path, config, state)
+    biggest = max((len(query.sql) for query in extraction.queries), default=0)
+    if biggest > BIG_STATEMENT_CHARACTERS and not compiled_sqlglot():
+        state.notes.append(
+            f"{extraction.path}: a {biggest / 1e6:.1f} MB statement is read by the pure-Python "
+            "sqlglot; `pip install 'convguard[fast]'` (compiled sqlglot) checks it about twice "
+            "as fast")
     entries = _entries(config, extraction, state)
     script = not extraction.path.lower().endswith(".sql")
     recorded = [item for query in extraction.queries for item in query.host_suppressions]
