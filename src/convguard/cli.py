@@ -193,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "application's default)")
     bench.add_argument("--no-advise", dest="advise", action="store_false",
                        help="skip the index advice (each candidate is built and timed)")
+    bench.add_argument("--timeout", metavar="DURATION", default="15min",
+                       help="stop a query run that takes longer (as statement_timeout reads it: "
+                            "2s, 500ms, 15min; default 15min); convguard cancels it one second "
+                            "later even if the query lifts its statement timeout: exit 2")
     bench.add_argument("--driver", choices=TEST_DRIVERS,
                        help=DRIVER_HELP)
     bench.add_argument("--dsn", metavar="URL", help="an existing PostgreSQL server")

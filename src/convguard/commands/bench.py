@@ -2,7 +2,7 @@
 would make it faster.
 
 ``convguard bench [PATH[::FUNCTION]]... [--leads N | --sizes N,N,...] [--no-advise]
-[--history-days N] [--window-days N] [--driver node-postgres|typed] [--dsn URL]
+[--history-days N] [--window-days N] [--timeout DURATION] [--driver node-postgres|typed] [--dsn URL]
 [--provider NAME] [--format text|json] [--config FILE]``
 
 - No PATH: the configuration's booking-conversion queries, planned (bound) as ``convguard test``
@@ -12,7 +12,12 @@ would make it faster.
 - ``--history-days`` (default 365): how many days of sends the data spans; ``--window-days``
   (default 30): the query's range, the last days before ``to``. Their ratio is the share of the
   data the query must judge.
-- Exit 0: measured; 2: could not run (a message and a hint, never a traceback).
+- ``--timeout`` (default ``15min``): each run of a query (timed, EXPLAIN ANALYZE, index advice)
+  is bounded by it, as its statement timeout and by a client-side deadline one second later that
+  cancels the query from convguard's own connection (terminates it if the cancel does not land),
+  so a query that lifts its statement timeout is stopped too.
+- Exit 0: measured; 2: could not run, a query failed or ran past ``--timeout`` (a message naming
+  the query and a hint, never a traceback).
 
 Example:
     >>> parse_sizes("10000,100000"), parse_sizes("1e6"), parse_sizes("50k")
@@ -97,7 +102,11 @@ def run_bench_command(args: Any, out: TextIO) -> int:
                              "--history-days", MAX_HISTORY_DAYS)
         window_days = _days(getattr(args, "window_days", None), DEFAULT_WINDOW_DAYS,
                             "--window-days", history_days)
+        from convguard.kit.bench.benchmark import SAFETY_TIMEOUT, check_timeout
+
+        timeout = check_timeout(str(getattr(args, "timeout", None) or SAFETY_TIMEOUT))
         results = _run(plans, provider, dsn, sizes, advise=getattr(args, "advise", True),
+                       timeout=timeout,
                        allow_superuser=bool(getattr(args, "allow_superuser", False)),
                        err=err, history_days=history_days, window_days=window_days)
     except ConvguardError as error:
@@ -125,8 +134,8 @@ def _days(value: int | None, default: int, option: str, most: int) -> int:
 def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[int], *,
          advise: bool, err: TextIO, history_days: int = DEFAULT_HISTORY_DAYS,
          window_days: int = DEFAULT_WINDOW_DAYS,
-         allow_superuser: bool = False) -> list[BenchResult]:
-    from convguard.kit.bench.benchmark import run_bench
+         allow_superuser: bool = False, timeout: str | None = None) -> list[BenchResult]:
+    from convguard.kit.bench.benchmark import SAFETY_TIMEOUT, run_bench
     from convguard.kit.server import start_server
 
     tty = _isatty(err)
@@ -139,7 +148,8 @@ def _run(plans: Sequence[Any], provider: str, dsn: str | None, sizes: Sequence[i
     try:
         with start_server(provider, dsn=dsn, allow_superuser=allow_superuser) as server:
             return run_bench(plans, server, sizes, advise_indexes=advise, progress=tty,
-                             history_days=history_days, window_days=window_days, status=status)
+                             history_days=history_days, window_days=window_days, status=status,
+                             timeout=timeout or SAFETY_TIMEOUT)
     finally:
         if tty:
             err.write("\r\033[K")

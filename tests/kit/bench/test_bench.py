@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -445,3 +449,101 @@ def test_a_hostile_query_under_bench_runs_as_the_least_privilege_role(
     assert message in err.getvalue() and str(path) in err.getvalue(), err.getvalue()
     assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue()
     assert not marker.exists()
+
+
+# The hard deadline -------------------------------------------------------------------------------
+
+LIFTS_ITS_TIMEOUT = "SELECT 1; SET LOCAL statement_timeout = 0; SELECT pg_sleep(60)"
+
+
+def _attack_file(tmp_path: Path, sql: str) -> Path:
+    path = tmp_path / "attack.ts"
+    path.write_text("export async function attack() {\n  return prisma.$queryRaw`" + sql
+                    + "`;\n}\n")
+    return path
+
+
+def test_measure_stops_a_query_that_lifts_its_timeout(bench: Any, tmp_path: Path) -> None:
+    """The timed runs go through the client-side deadline: the session's statement timeout,
+    which the query resets, is not what stops it."""
+    from convguard._errors import QueryFailed
+    from convguard.commands.test import plan_queries
+    from convguard.kit.bench.benchmark import bench_connection, open_to_query_role, time_bound_for
+    from convguard.kit.server.databases import create_database
+
+    path = _attack_file(tmp_path, "SET LOCAL statement_timeout = 0; SELECT pg_sleep(60)")
+    plan = plan_queries([f"{path}::attack"], scenarios=["(unused)"],
+                        profile="booking-conversion")[0].plan
+    bound = plan.bind(bench_scenario(SPEC, SYNTHETIC))
+    with create_database(bench.server, prefix="test_bench") as database:
+        open_to_query_role(database, bench.server)
+        with bench_connection(database, bench.server, timeout="1s") as conn:
+            started = time.monotonic()
+            with pytest.raises(QueryFailed) as failure:
+                measure(conn, bound, runs=1, time_bound=time_bound_for(bench.server, "1s"))
+            elapsed = time.monotonic() - started
+            assert conn.execute("SELECT 1").fetchone() == (1,)  # cancelled, not cut off
+    assert elapsed < 1 + 5
+    assert failure.value.sqlstate == "57014"
+    assert "ran past its deadline (1s statement timeout + 1 s) and convguard cancelled it" \
+        in failure.value.message
+    assert "--timeout" in (failure.value.hint or "")
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen([sys.executable, "-m", "convguard", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _inventory(server: Any) -> tuple[set[str], set[str]]:
+    admin = server.admin()
+    return ({row[0] for row in admin.execute("SELECT datname FROM pg_database")},
+            {row[0] for row in admin.execute("SELECT rolname FROM pg_roles")})
+
+
+def _postgres_of(pid: int) -> list[str]:
+    """Command lines of postgres processes whose data folder is the run folder of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "postgres" in cmdline and f"convguard-{pid}-" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.mark.parametrize("provider", ["embedded", "url"])
+def test_bench_stops_a_query_that_lifts_its_timeout_and_leaves_nothing(
+        bench: Any, tmp_path: Path, provider: str) -> None:
+    """``convguard bench --timeout 2s`` on ``SET LOCAL statement_timeout = 0; SELECT
+    pg_sleep(60)`` (after a first statement, so EXPLAIN ANALYZE runs it too) ends within the
+    timeout plus 5 s with exit 2 and a clear error naming the query; no database, role, backend,
+    server process or run folder of that run is left."""
+    path = _attack_file(tmp_path, LIFTS_ITS_TIMEOUT)
+    args = ["bench", f"{path}::attack", "--profile", "booking-conversion", "--sizes", "1",
+            "--no-advise", "--timeout", "2s"]
+    if provider == "url":
+        args += ["--dsn", bench.server.conninfo(), "--allow-superuser"]
+    before = _inventory(bench.server)
+    process = _cli(*args)
+    started = time.monotonic()
+    out, err = process.communicate(timeout=120)
+    elapsed = time.monotonic() - started
+    assert process.returncode == 2, (out, err)
+    # The bound is the timeout plus 5 s for the query; the process adds its start and its seeding.
+    assert elapsed < 2 + 5 + 10, elapsed
+    first = err.splitlines()[0]
+    assert f"{path}:2:" in first and "ran past its deadline (2s statement timeout + 1 s)" in first
+    assert "(in attack, on 1 leads)" in first, err
+    assert "--timeout" in err and "Traceback" not in err
+    assert _postgres_of(process.pid) == []
+    assert not list(Path("/dev/shm").glob(f"convguard-{process.pid}-*"))
+    if provider == "url":
+        assert _inventory(bench.server) == before
+        left = bench.server.admin().execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%'"
+            " AND pid <> pg_backend_pid()").fetchone()
+        assert left == (0,)

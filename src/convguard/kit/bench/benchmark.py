@@ -21,7 +21,11 @@ bench's throwaway database, the query re-measured, and the index dropped again.
 The query under test (and its EXPLAIN ANALYZE) runs as ``convguard test`` runs it: as the run's
 least-privilege role (:mod:`convguard.kit.server.sandbox`), on a connection of its own that
 defaults to read-only transactions, never ``SET ROLE``; so a hostile query cannot
-``COPY ... TO PROGRAM`` or read server files here either. The admin connection seeds the data and
+``COPY ... TO PROGRAM`` or read server files here either. Every run of it is bounded by the same
+client-side deadline (:class:`~convguard.kit.conformance.deadline.TimeBound`): the bench's
+timeout (``--timeout``, :data:`SAFETY_TIMEOUT` by default) is the session's statement timeout,
+and a query that lifts it (``SET LOCAL statement_timeout = 0``) is cancelled from the admin's
+side one second later, terminated if the cancel does not land. The admin connection seeds the data and
 creates and drops the candidate indexes, committed, so the query's connection sees them. Only candidates
 that cut the median by more than :data:`MIN_GAIN_RATIO` are advised. In greedy rounds (up to
 :data:`ADVICE_ROUNDS`): the best helpful index is kept and the next round's candidates are timed
@@ -55,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 from convguard._dataset import Dataset
 from convguard._errors import ConvguardError, DatabaseError, QueryFailed
 from convguard.kit.conformance.binding import BoundQuery
+from convguard.kit.conformance.deadline import TimeBound, timeout_seconds
 from convguard.kit.conformance.runner import QueryPlan, execute_bound
 from convguard.kit.scenario.files import Scenario
 from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, Progress, SeedReport, SyntheticData
@@ -67,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
     "MIN_GAIN_RATIO",
+    "SAFETY_TIMEOUT",
     "BenchResult",
     "IndexAdvice",
     "PlanNode",
@@ -76,6 +82,7 @@ __all__ = [
     "bench_connection",
     "bench_scenario",
     "candidate_indexes",
+    "check_timeout",
     "explain",
     "growth_slope",
     "measure",
@@ -83,6 +90,7 @@ __all__ = [
     "plan_nodes",
     "run_bench",
     "synthetic_of",
+    "time_bound_for",
     "timeout_ms",
 ]
 
@@ -101,8 +109,13 @@ TOP_NODES = 5
 MAX_CANDIDATES = 6
 MAX_INDEX_COLUMNS = 8
 #: No statement timeout of the app's own applies while measuring (a slow query is a figure to
-#: report, not an error), but a runaway query is still stopped.
+#: report, not an error), but a runaway query is still stopped: at this statement timeout, and by
+#: the client-side deadline one second later if the query lifts it (``--timeout`` changes it).
 SAFETY_TIMEOUT = "15min"
+#: What to do about a query stopped at the bench's deadline.
+TIMEOUT_HINT = ("the query ran past the bench's timeout (or lifted its statement timeout: SET "
+                "statement_timeout = 0?); give it more with --timeout, e.g. --timeout 1h, or "
+                "bench a smaller size")
 
 _SCAN_TYPES = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
 _PASS_THROUGH = {"Hash", "Sort", "Materialize", "Memoize", "Aggregate", "Gather", "Gather Merge",
@@ -326,25 +339,40 @@ def bench_scenario(spec: Any, synthetic: SyntheticData, *,
         dataset=Dataset(), expected=None)
 
 
+def _execute(conn: psycopg.Connection[Any], bound: BoundQuery,
+             time_bound: TimeBound | None) -> tuple[list[tuple[Any, ...]], float]:
+    """The rows of one run of ``bound`` and its time (ms), under ``time_bound`` when given (its
+    watcher starts before the clock does, so it costs the figure nothing)."""
+
+    def run() -> tuple[list[tuple[Any, ...]], float]:
+        started = time.perf_counter()
+        rows = execute_bound(conn, bound)
+        return rows, (time.perf_counter() - started) * 1000
+
+    return run() if time_bound is None else time_bound.run(conn, run)
+
+
 def measure(conn: psycopg.Connection[Any], bound: BoundQuery, runs: int = RUNS, *,
-            min_total_ms: float = 0.0, max_runs: int = MAX_RUNS) -> Timing:
+            min_total_ms: float = 0.0, max_runs: int = MAX_RUNS,
+            time_bound: TimeBound | None = None) -> Timing:
     """Run ``bound`` ``runs`` times (more, up to ``max_runs``, until the runs add up to
     ``min_total_ms``: a fast query's median needs more samples to be steady); raises
-    :class:`QueryFailed` as ``convguard test`` would."""
+    :class:`QueryFailed` as ``convguard test`` would, and for a run past ``time_bound``."""
     times: list[float] = []
     rows: list[tuple[Any, ...]] = []
     while len(times) < runs or (sum(times) < min_total_ms and len(times) < max_runs):
-        started = time.perf_counter()
-        rows = execute_bound(conn, bound)
-        times.append((time.perf_counter() - started) * 1000)
+        rows, elapsed_ms = _execute(conn, bound, time_bound)
+        times.append(elapsed_ms)
     return Timing(runs_ms=tuple(times), rows=tuple(rows))
 
 
-def explain(conn: psycopg.Connection[Any], bound: BoundQuery) -> dict[str, Any]:
-    """The query's ``EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)`` document (it runs once)."""
+def explain(conn: psycopg.Connection[Any], bound: BoundQuery, *,
+            time_bound: TimeBound | None = None) -> dict[str, Any]:
+    """The query's ``EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)`` document (it runs once,
+    bounded by ``time_bound`` when given)."""
     explained = dataclasses.replace(
         bound, sql="EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) " + bound.sql)
-    rows = execute_bound(conn, explained)
+    rows, _ = _execute(conn, explained, time_bound)
     document = rows[0][0]
     if isinstance(document, str):
         import json
@@ -653,12 +681,13 @@ def _normalise(index_sql: str) -> str:
 
 def advise(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any], bound: BoundQuery,
            document: Mapping[str, Any], nodes: Sequence[PlanNode], *, rounds: int = ADVICE_ROUNDS,
-           status: Callable[[str], None] = lambda _: None) -> tuple[list[IndexAdvice],
-                                                                    IndexAdvice | None]:
+           status: Callable[[str], None] = lambda _: None,
+           time_bound: TimeBound | None = None) -> tuple[list[IndexAdvice], IndexAdvice | None]:
     """Find the indexes that make the query faster, greedily, on this (throwaway) database.
 
-    The query runs on ``conn`` (the query role's); ``admin`` (an autocommit admin connection to
-    the same database) builds and drops the indexes.
+    The query runs on ``conn`` (the query role's; each run bounded by ``time_bound`` when
+    given); ``admin`` (an autocommit admin connection to the same database) builds and drops the
+    indexes.
 
     Round 1 tries each candidate of the plan alone. The best helpful one is kept (built) and,
     in the next round, the candidates of the plan the query gets with it, and the others not
@@ -689,7 +718,7 @@ def advise(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any], bound:
             measured: list[tuple[IndexAdvice, _Candidate]] = []
             for number, candidate in enumerate(pending, start=1):
                 status(f"index round {round_number}, {number}/{len(pending)}: {candidate.sql}")
-                advice = _try_indexes(conn, admin, bound, [candidate])
+                advice = _try_indexes(conn, admin, bound, [candidate], time_bound)
                 advice = dataclasses.replace(advice, given=tuple(c.sql for c in kept))
                 measured.append((advice, candidate))
             results.extend(advice for advice, _ in measured)
@@ -701,7 +730,7 @@ def advise(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any], bound:
             _build(admin, best, f"convguard_bench_kept_{len(kept)}")
             kept.append(best)
             if round_number < rounds:
-                document = explain(conn, bound)
+                document = explain(conn, bound, time_bound=time_bound)
                 nodes = plan_nodes(document)
     finally:
         for number in range(len(kept)):
@@ -709,7 +738,7 @@ def advise(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any], bound:
     combined = None
     if len(kept) > 1:
         status("the kept indexes together")
-        combined = _try_indexes(conn, admin, bound, kept)
+        combined = _try_indexes(conn, admin, bound, kept, time_bound)
     return results, combined
 
 
@@ -733,7 +762,8 @@ def _build(conn: psycopg.Connection[Any], candidate: _Candidate, name: str) -> N
 
 
 def _try_indexes(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
-                 bound: BoundQuery, candidates: Sequence[_Candidate]) -> IndexAdvice:
+                 bound: BoundQuery, candidates: Sequence[_Candidate],
+                 time_bound: TimeBound | None = None) -> IndexAdvice:
     """Build the candidates (on ``admin``), then time the query (on ``conn``) without and with
     them in alternating pairs, so that a drift of the machine's speed hits both sides alike."""
     names: list[str] = []
@@ -745,9 +775,10 @@ def _try_indexes(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
             names.append(name)
         build_ms = (time.perf_counter() - started) * 1000
         size = sum(_scalar(admin, "SELECT pg_relation_size(%s::regclass)", name) for name in names)
-        used = any(name in str(explain_plain(conn, bound)) for name in names)
-        without, with_ = (_paired_runs(conn, admin, bound, candidates, names) if used
-                          else ([], []))
+        used = any(name in str(explain_plain(conn, bound, time_bound=time_bound))
+                   for name in names)
+        without, with_ = (_paired_runs(conn, admin, bound, candidates, names, time_bound)
+                          if used else ([], []))
     except (QueryFailed, DatabaseError):
         raise
     except Exception as error:  # psycopg.Error while sizing or timing the built indexes
@@ -756,7 +787,7 @@ def _try_indexes(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
         for name in names:
             admin.execute(f'DROP INDEX IF EXISTS "{name}"')
     if not used:  # the plan ignores it: nothing to time, no gain
-        without = with_ = list(measure(conn, bound, runs=1).runs_ms)
+        without = with_ = list(measure(conn, bound, runs=1, time_bound=time_bound).runs_ms)
     wins = sum(after < before for before, after in zip(without, with_))
     return IndexAdvice(
         index_sql=";\n".join(candidate.sql for candidate in candidates),
@@ -772,7 +803,8 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, *params: Any) -> Any:
 
 def _paired_runs(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
                  bound: BoundQuery, candidates: Sequence[_Candidate],
-                 names: Sequence[str]) -> tuple[list[float], list[float]]:
+                 names: Sequence[str],
+                 time_bound: TimeBound | None = None) -> tuple[list[float], list[float]]:
     """The query's runs without and with the (built) indexes ``names``, in ABBA pairs.
 
     The query runs on the query role's connection, which cannot see an uncommitted ``DROP
@@ -794,13 +826,16 @@ def _paired_runs(conn: psycopg.Connection[Any], admin: psycopg.Connection[Any],
                 for name in names:
                     admin.execute(f'DROP INDEX "{name}"')
             built = with_index
-            (with_ if with_index else without).append(measure(conn, bound, runs=1).runs_ms[0])
+            (with_ if with_index else without).append(
+                measure(conn, bound, runs=1, time_bound=time_bound).runs_ms[0])
     return without, with_
 
 
-def explain_plain(conn: psycopg.Connection[Any], bound: BoundQuery) -> list[tuple[Any, ...]]:
+def explain_plain(conn: psycopg.Connection[Any], bound: BoundQuery, *,
+                  time_bound: TimeBound | None = None) -> list[tuple[Any, ...]]:
     """``EXPLAIN`` (no ANALYZE) of the bound query: the plan the planner would pick."""
-    return execute_bound(conn, dataclasses.replace(bound, sql="EXPLAIN " + bound.sql))
+    rows, _ = _execute(conn, dataclasses.replace(bound, sql="EXPLAIN " + bound.sql), time_bound)
+    return rows
 
 
 # The bench ---------------------------------------------------------------------------------------
@@ -831,9 +866,11 @@ def open_to_query_role(database: Any, server: Server) -> None:
         grant_schema(conn, role)
 
 
-def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
+def bench_connection(database: Any, server: Server, *,
+                     timeout: str = SAFETY_TIMEOUT) -> psycopg.Connection[Any]:
     """The connection the bench measures on: the run's query role's own, read-only by default
-    (call :func:`open_to_query_role` first), with :data:`SESSION_SETTINGS` applied.
+    (call :func:`open_to_query_role` first), with :data:`SESSION_SETTINGS` applied and
+    ``timeout`` as its statement timeout (runs on it are bounded by :func:`time_bound_for`).
 
     Never prepared: node-postgres sends each query as an unnamed statement, so the server plans
     every run for its parameters; psycopg would prepare after five runs, the server would then
@@ -841,7 +878,7 @@ def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
     """
     conn: psycopg.Connection[Any] = server.connect_as_query_role(
         database.name, options=QUERY_SESSION_OPTIONS, prepare_threshold=None)
-    settings = dict(SESSION_SETTINGS)
+    settings = {**SESSION_SETTINGS, "statement_timeout": timeout}
     if getattr(server, "provider", None) in LOCAL_PROVIDERS:
         settings.update(LOCAL_SESSION_SETTINGS)
     for name, value in settings.items():
@@ -849,17 +886,43 @@ def bench_connection(database: Any, server: Server) -> psycopg.Connection[Any]:
     return conn
 
 
+def check_timeout(timeout: str) -> str:
+    """``timeout`` if it is a positive ``statement_timeout`` value (``2s``, ``15min``, ``500``
+    milliseconds), else a :class:`ConvguardError`.
+
+    Example:
+        >>> check_timeout("2s")
+        '2s'
+    """
+    if timeout_seconds(timeout) is None:
+        raise ConvguardError(f"invalid timeout {timeout!r}",
+                             hint="give a positive duration as PostgreSQL reads it: 2s, 500ms, "
+                                  "15min, 1h (a bare number is milliseconds)")
+    return timeout.strip()
+
+
+def time_bound_for(server: Server, timeout: str = SAFETY_TIMEOUT) -> TimeBound:
+    """The client-side deadline of the bench's query runs: ``timeout`` plus the grace."""
+    return TimeBound(server, check_timeout(timeout), hint=TIMEOUT_HINT)
+
+
 def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], *,
               advise_indexes: bool = True, progress: bool = True,
               history_days: int = DEFAULT_HISTORY_DAYS, window_days: int = DEFAULT_WINDOW_DAYS,
               spec_for: Callable[[int], Any] | None = None,
-              status: Callable[[str], None] = lambda _: None) -> list[BenchResult]:
+              status: Callable[[str], None] = lambda _: None,
+              timeout: str = SAFETY_TIMEOUT) -> list[BenchResult]:
     """Seed each size once in its own throwaway database and measure every plan on it; advise
     indexes at the largest size. One :class:`BenchResult` per plan, in order.
+
+    Every run of a query (timed, EXPLAIN ANALYZE, index advice) is bounded by ``timeout`` (a
+    ``statement_timeout`` value) plus a second, kept by the client (:func:`time_bound_for`);
+    a run past it raises :class:`QueryFailed` naming the query.
 
     The data's sends span ``history_days`` before ``to`` and the query's range is the last
     ``window_days`` of them (``spec_for``, when given, builds the spec of a size instead).
     """
+    time_bound = time_bound_for(server, timeout)
     synthetics = [synthetic_of(plan) for plan in plans]
     synthetic = synthetics[0] if synthetics else None
     if any(type(other) is not type(synthetic) for other in synthetics):
@@ -894,23 +957,24 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
                    else Progress.silent())
             seed = synthetics[0].seed(database.connect, spec, progress=bar)
             open_to_query_role(database, server)
-            conn = bench_connection(database, server)
+            conn = bench_connection(database, server, timeout=time_bound.statement_timeout)
             admin = database.connect(purpose="bench-admin")
             try:
                 settings = _settings(conn)
                 for plan, bound, collected in zip(plans, bounds, per_plan):
                     status(f"measuring {plan.label} on {leads:,} leads")
                     with _about(plan, f"on {leads:,} leads"):
-                        document = explain(conn, bound)
+                        document = explain(conn, bound, time_bound=time_bound)
                         nodes = plan_nodes(document)
-                        timing = measure(conn, bound)
+                        timing = measure(conn, bound, time_bound=time_bound)
                         collected["sizes"].append(SizeResult(
                             seed=seed, timing=timing, plan_top=tuple(nodes[:TOP_NODES]),
                             execution_ms=float(document.get("Execution Time") or 0.0),
                             planning_ms=float(document.get("Planning Time") or 0.0)))
                         if advise_indexes and position == len(ordered) - 1:
                             collected["advice"], collected["combined"] = advise(
-                                conn, admin, bound, document, nodes, status=status)
+                                conn, admin, bound, document, nodes, status=status,
+                                time_bound=time_bound)
             finally:
                 admin.close()
                 conn.close()

@@ -8,6 +8,10 @@ if the query still runs :data:`CANCEL_WAIT_SECONDS` later it terminates the back
 (``pg_terminate_backend``), and if the client still waits after that it shuts the socket down,
 so the call returns in every case.
 
+:class:`TimeBound` is how the kit applies it: ``convguard test``'s query session and
+``convguard bench``'s timed runs and EXPLAIN ANALYZE both run the query under test through it, on
+the query role's connection, with the signals sent from a connection of the server's admin role.
+
 Example:
     >>> with Deadline(lambda function, pid: None, backend_pid=0, socket_fd=-1,
     ...               seconds=5.0) as deadline:
@@ -19,11 +23,24 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from convguard._errors import QueryFailed
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from convguard.kit.server import Server
+
+T = TypeVar("T")
+#: The statement timeout assumed when a query sets none.
+DEFAULT_SECONDS = 10.0
 GRACE_SECONDS = 1.0
 CANCEL_WAIT_SECONDS = 2.0
 TERMINATE_WAIT_SECONDS = 1.5
@@ -77,6 +94,95 @@ class Deadline:
             self.signal_backend(function, self.backend_pid)
         except Exception:  # noqa: BLE001 - the next step is the remedy
             pass
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def timeout_seconds(setting: str | None) -> float | None:
+    """A ``statement_timeout`` value in seconds (None for none, 0 or unreadable).
+
+    Example:
+        >>> timeout_seconds("10000"), timeout_seconds("1s"), timeout_seconds("0")
+        (10.0, 1.0, None)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
+    if not match or match.group(2) not in ("", *_UNITS):
+        return None
+    value = float(match.group(1)) * (_UNITS[match.group(2)] if match.group(2) else 1e-3)
+    return value or None
+
+
+def deadline_seconds(statement_timeout: str) -> float:
+    """The client-side bound of a query: its statement timeout (10 s when none) plus a grace.
+
+    Example:
+        >>> deadline_seconds("2s"), deadline_seconds("0")
+        (3.0, 11.0)
+    """
+    return (timeout_seconds(statement_timeout) or DEFAULT_SECONDS) + GRACE_SECONDS
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """The hard bound on one query run on the query role's connection to ``server``.
+
+    :meth:`run` runs one query under a :class:`Deadline` of ``statement_timeout`` plus
+    :data:`GRACE_SECONDS`; the cancel and the terminate come from a new connection of the
+    server's admin role (the query's own session cannot be trusted to ask), and a query that
+    ran past it fails with SQLSTATE 57014 and ``hint``, whatever the query answered meanwhile.
+
+    Example:
+        >>> bound = TimeBound(server, "2s", hint="raise --timeout")        # doctest: +SKIP
+        >>> rows = bound.run(conn, lambda: execute_bound(conn, query))      # doctest: +SKIP
+    """
+
+    server: Server = field(repr=False, compare=False)
+    statement_timeout: str
+    hint: str = ("the query outlives or lifts its statement timeout (SET statement_timeout = 0?); "
+                 "it must finish within the timeout its transaction sets")
+
+    @property
+    def seconds(self) -> float:
+        return deadline_seconds(self.statement_timeout)
+
+    def watch(self, conn: psycopg.Connection[Any]) -> Deadline:
+        """A :class:`Deadline` (not started: use it as a context manager) on ``conn``'s backend."""
+        return Deadline(self.signal_backend, backend_pid=conn.info.backend_pid,
+                        socket_fd=conn.pgconn.socket, seconds=self.seconds)
+
+    def signal_backend(self, function: str, pid: int) -> None:
+        """``pg_cancel_backend``/``pg_terminate_backend`` from a connection of the kit's own."""
+        if function not in ("pg_cancel_backend", "pg_terminate_backend"):
+            raise ValueError(function)
+        with self.server.connect(purpose="deadline",
+                                 connect_timeout=max(2, int(CANCEL_WAIT_SECONDS))) as conn:
+            conn.execute(f"SELECT {function}(%s)", [pid])
+
+    def overrun(self, deadline: Deadline) -> QueryFailed | None:
+        """The failure to report when ``deadline`` had to act, else None."""
+        if deadline.step is None:
+            return None
+        return QueryFailed(
+            f"the query ran past its deadline ({self.statement_timeout} statement timeout + "
+            f"{GRACE_SECONDS:g} s) and convguard {deadline.step} it"
+            f"{'' if deadline.step == 'cancelled' else ' after the cancel did not land'}",
+            sqlstate="57014", hint=self.hint)
+
+    def run(self, conn: psycopg.Connection[Any], query: Callable[[], T]) -> T:
+        """``query()`` (one query on ``conn``) under the deadline; raises :class:`QueryFailed`
+        for a run past it, else returns or raises what ``query`` did."""
+        with self.watch(conn) as deadline:
+            try:
+                result = query()
+            except QueryFailed:
+                if deadline.step is None:
+                    raise
+                result = None
+        failure = self.overrun(deadline)
+        if failure is not None:
+            raise failure
+        return result  # type: ignore[return-value]
 
 
 def _shut_down(fd: int) -> None:

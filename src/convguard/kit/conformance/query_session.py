@@ -20,11 +20,16 @@ Example:
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from convguard._errors import QueryFailed
-from convguard.kit.conformance.deadline import CANCEL_WAIT_SECONDS, GRACE_SECONDS, Deadline
+from convguard.kit.conformance.deadline import (
+    DEFAULT_SECONDS,
+    Deadline,
+    TimeBound,
+    deadline_seconds,
+    timeout_seconds,
+)
 from convguard.kit.conformance.rows import Rows
 
 if TYPE_CHECKING:
@@ -33,29 +38,8 @@ if TYPE_CHECKING:
     from convguard.kit.conformance.binding import BoundQuery
     from convguard.kit.server import Server
 
-DEFAULT_SECONDS = 10.0
 SESSION_OPTIONS = ("-c default_transaction_read_only=on -c TimeZone=UTC"
                    " -c statement_timeout=10s -c idle_in_transaction_session_timeout=60s")
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def timeout_seconds(setting: str | None) -> float | None:
-    """A ``statement_timeout`` value in seconds (None for none, 0 or unreadable).
-
-    Example:
-        >>> timeout_seconds("10000"), timeout_seconds("1s"), timeout_seconds("0")
-        (10.0, 1.0, None)
-    """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
-    if not match or match.group(2) not in ("", *_UNITS):
-        return None
-    value = float(match.group(1)) * (_UNITS[match.group(2)] if match.group(2) else 1e-3)
-    return value or None
-
-
-def deadline_seconds(statement_timeout: str) -> float:
-    """The client-side bound of a query: its statement timeout (10 s when none) plus a grace."""
-    return (timeout_seconds(statement_timeout) or DEFAULT_SECONDS) + GRACE_SECONDS
 
 
 class QuerySession:
@@ -89,14 +73,13 @@ class QuerySession:
         begin = f"BEGIN READ ONLY; SET LOCAL statement_timeout = {_literal(statement_timeout)}"
         if time_zone is not None:
             begin += f"; SET LOCAL TimeZone = {_literal(time_zone)}"
-        seconds = deadline_seconds(statement_timeout)
+        time_bound = TimeBound(self.server, statement_timeout)
         rows: Rows | None = None
         failure: QueryFailed | None = None
         deadline: Deadline | None = None
         try:
             conn.execute(begin, prepare=False)
-            with Deadline(self._signal, backend_pid=conn.info.backend_pid,
-                          socket_fd=conn.pgconn.socket, seconds=seconds) as deadline:
+            with time_bound.watch(conn) as deadline:
                 try:
                     rows = execute_bound(conn, bound)
                 except QueryFailed as error:
@@ -105,14 +88,9 @@ class QuerySession:
         except psycopg.Error as error:  # the connection itself failed around the query
             failure = failure or QueryFailed(f"the query's connection failed: {error}".strip(),
                                              sqlstate=getattr(error, "sqlstate", None))
-        if deadline is not None and deadline.step is not None:
-            failure = QueryFailed(
-                f"the query ran past its deadline ({statement_timeout} statement timeout + "
-                f"{GRACE_SECONDS:g} s) and convguard {deadline.step} it"
-                f"{'' if deadline.step == 'cancelled' else ' after the cancel did not land'}",
-                sqlstate="57014",
-                hint="the query outlives or lifts its statement timeout (SET statement_timeout "
-                     "= 0?); it must finish within the timeout its transaction sets")
+        overrun = time_bound.overrun(deadline) if deadline is not None else None
+        if overrun is not None:
+            failure = overrun
         elif conn.closed or conn.broken:
             failure = QueryFailed(
                 "the query's connection was closed by the server"
@@ -142,13 +120,9 @@ class QuerySession:
             conn.execute("CLOSE ALL; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()",
                          prepare=False)
 
-    def _signal(self, function: str, pid: int) -> None:
-        """``pg_cancel_backend``/``pg_terminate_backend`` from a connection of the kit's own."""
-        if function not in ("pg_cancel_backend", "pg_terminate_backend"):
-            raise ValueError(function)
-        with self.server.connect(purpose="deadline",
-                                 connect_timeout=max(2, int(CANCEL_WAIT_SECONDS))) as conn:
-            conn.execute(f"SELECT {function}(%s)", [pid])
+
+__all__ = ["DEFAULT_SECONDS", "SESSION_OPTIONS", "QuerySession", "deadline_seconds",
+           "timeout_seconds"]
 
 
 def _literal(text: str) -> str:
