@@ -35,7 +35,7 @@ import importlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class DatabaseHandle:
     """A throwaway database with an open autocommit connection."""
 
     connection: psycopg.Connection[Any]
-    conninfo: str
+    conninfo: str = field(repr=False)  # holds the server's password
     name: str
     server: Server
 

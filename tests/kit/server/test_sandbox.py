@@ -314,3 +314,51 @@ def test_kill_9_then_one_clean_run_leaves_the_server_as_it_was(shared_server: Se
         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%'"
         " AND pid <> pg_backend_pid()").fetchone()
     assert left == (0,)  # the killed run's query backend was ended by the sweep
+
+
+# -- secrets stay out of reprs and messages -----------------------------------------------------------
+def test_no_password_in_the_repr_of_the_kits_objects(any_bench: Workbench) -> None:
+    """The run's passwords (the server's own, the query role's; on a url server the DSN's) never
+    show in ``repr()``/``str()`` of what the kit hands out, so a log line or a failing assert
+    that prints one leaks nothing."""
+    from convguard.kit import DatabaseHandle
+    from convguard.kit.server.databases import create_database
+
+    server = any_bench.server
+    role = server.query_role()
+    passwords = [server._params["password"], role.password]
+    assert all(passwords) and role.password != server._params["password"]
+    with create_database(server, prefix="test_secret") as database, \
+            database.connect() as conn:
+        assert server._params["password"] in database.conninfo  # it is there, and usable
+        handle = DatabaseHandle(conn, database.conninfo, database.name, server)
+        objects = [server, role, database, handle]
+        for shown in [text for thing in objects for text in (repr(thing), str(thing))]:
+            assert not [password for password in passwords if password in shown], shown
+        assert database.name in repr(database) and role.name in repr(role)
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://ci:{password}@[::1/app",            # libpq quotes the whole URI back
+    "host=/nowhere user=ci password={password} dbname",  # ... or the keyword it stopped at
+    "postgresql://ci:{password}@localhost:1/app",        # cannot connect
+])
+def test_no_password_in_a_dsn_error(dsn: str) -> None:
+    from convguard._errors import DatabaseError
+
+    password = "Sup3rSecretPassw0rd"
+    with pytest.raises(DatabaseError) as failure:
+        start_server("url", dsn=dsn.format(password=password))
+    shown = f"{failure.value} {failure.value.hint} {failure.value!r}"
+    assert password not in shown and failure.value.__cause__ is None, shown
+    assert "invalid connection string" in shown or "cannot connect" in shown, shown
+
+
+def test_no_password_in_a_failed_login(shared_server: Server) -> None:
+    from convguard._errors import DatabaseError
+
+    password = "Sup3rSecretPassw0rd"
+    with pytest.raises(DatabaseError) as failure:
+        start_server("url", dsn=shared_server.conninfo() + f" user=nobody password={password}")
+    shown = f"{failure.value} {failure.value.hint}"
+    assert "password authentication failed" in shown and password not in shown, shown

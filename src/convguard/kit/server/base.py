@@ -26,7 +26,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import DatabaseError
-from .conninfo import format_conninfo
+from .conninfo import format_conninfo, redact
 from .marks import application_name, object_name
 
 if TYPE_CHECKING:
@@ -105,9 +105,10 @@ class Server:
             conn: psycopg.Connection[Any] = pg.connect(self.conninfo(dbname), **kwargs)
             return conn
         except pg.OperationalError as exc:
+            detail = redact(str(exc), kwargs.get("password"), self._params.get("password"))
             raise DatabaseError(f"cannot connect to the {self.provider} server"
-                                f" (database {dbname or self.admin_dbname}): {exc}".rstrip(),
-                                hint=self._connect_hint()) from exc
+                                f" (database {dbname or self.admin_dbname}): {detail}".rstrip(),
+                                hint=self._connect_hint()) from None
 
     def admin(self) -> psycopg.Connection[Any]:
         """The shared autocommit connection to the admin database (opened on first use)."""

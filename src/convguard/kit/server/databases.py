@@ -55,7 +55,7 @@ class ThrowawayDatabase:
     """
 
     name: str
-    conninfo: str
+    conninfo: str = field(repr=False)  # holds the run's password
     server: Server = field(repr=False, compare=False)
     is_template: bool = False
 

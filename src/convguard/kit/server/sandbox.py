@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import DatabaseError
@@ -44,7 +44,7 @@ class QueryRole:
     """
 
     name: str
-    password: str | None
+    password: str | None = field(repr=False)
     sandboxed: bool
 
 

@@ -34,8 +34,9 @@ class UrlServer(Server):
         psycopg = import_psycopg()
         try:
             params = psycopg.conninfo.conninfo_to_dict(dsn)
-        except psycopg.ProgrammingError as exc:
-            raise DatabaseError(f"invalid connection string: {exc}", hint=DSN_HINT) from exc
+        except psycopg.ProgrammingError:
+            raise DatabaseError(f"invalid connection string: {_parse_error(dsn)}",
+                                hint=DSN_HINT) from None
         server = cls("url", params, admin_dbname=params.get("dbname"), owns_cluster=False)
         try:
             server._started()
@@ -61,3 +62,16 @@ class UrlServer(Server):
 
     def _connect_hint(self) -> str:
         return f"check the server named by --dsn / {DSN_ENV} runs and accepts this role"
+
+
+def _parse_error(dsn: str) -> str:
+    """libpq's complaint about ``dsn``, told about the same string with its password masked
+    (libpq quotes what it could not read, a password included)."""
+    from .conninfo import redact_dsn
+
+    psycopg = import_psycopg()
+    try:
+        psycopg.conninfo.conninfo_to_dict(redact_dsn(dsn))
+    except psycopg.ProgrammingError as exc:
+        return str(exc).strip()
+    return "its password cannot be read (quote it, or percent-encode it in a URL)"
