@@ -2,13 +2,16 @@
 
 One embedded server serves the whole module; tests that must start or kill servers of their own
 use a private registry (``CONVGUARD_CACHE_DIR``) whose ``clusters`` links to the shared cache, so
-they start warm and no concurrent run sweeps their orphans first.
+they start warm and no concurrent run sweeps their records first. A dead run's folder, though, is
+swept by any run that starts meanwhile (whatever its cache), so no test assumes it outlives its
+owner for long.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import signal
 import stat
 import subprocess
@@ -28,7 +31,12 @@ from convguard.kit.server.conninfo import format_conninfo
 from convguard.kit.server.docker import docker_unavailable_reason
 from convguard.kit.server.local import LocalServer
 from convguard.kit.server.procfs import is_postmaster_of, process_alive, wait_gone
-from convguard.kit.server.runs import cache_dir, sweep_orphans
+from convguard.kit.server.runs import (
+    OWNER_FILE,
+    cache_dir,
+    sweep_dead_run_folders,
+    sweep_orphans,
+)
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -237,8 +245,7 @@ def test_the_server_dies_when_its_owner_is_killed(private_cache: Path) -> None:
     owner.send_signal(signal.SIGKILL)
     owner.wait(10)
     assert wait_gone(pid, 3.0), "postgres outlived its SIGKILLed owner"
-    # The folder stays until the next run sweeps it.
-    assert run_dir.exists()
+    # The record stays until the next run with this cache sweeps it (the folder maybe sooner).
     assert sweep_orphans(private_cache) == [run_id]
     assert not run_dir.exists()
     assert not list((private_cache / "runs").iterdir())
@@ -259,12 +266,71 @@ def test_orphans_of_a_killed_run_are_stopped_and_swept(private_cache: Path) -> N
     owner.send_signal(signal.SIGKILL)
     owner.wait(10)
     time.sleep(0.05)
-    assert process_alive(pid), "without the parent-death signal the server should outlive its owner"
+    # Unless a run that started meanwhile (any cache) swept the dead run's folder already.
+    assert process_alive(pid) or not run_dir.exists(), \
+        "without the parent-death signal the server should outlive its owner"
     with start_server() as next_run:  # any start sweeps
         assert next_run.run_id != run_id
         assert not process_alive(pid)
         assert not run_dir.exists()
         assert [p.stem for p in (private_cache / "runs").iterdir()] == [next_run.run_id]
+
+
+def _decoy(root: Path, marker: str | None, *, link: bool = False) -> Path:
+    """A folder named like a run folder under ``root`` (a symlink to one with ``link``), holding
+    ``marker`` as its owner file when given; never locked."""
+    name = f"convguard-{os.getpid()}-{os.urandom(4).hex()}"
+    target = root / name if not link else Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}.target"
+    target.mkdir(mode=0o700)
+    if marker is not None:
+        (target / OWNER_FILE).write_text(marker.replace("RUN", name.removeprefix("convguard-")))
+    if link:
+        (root / name).symlink_to(target, target_is_directory=True)
+    return root / name
+
+
+def test_a_dead_runs_folder_is_swept_by_a_run_of_any_cache(
+        private_cache: Path, server: LocalServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed run's folder (its server still running) is stopped and removed by the next run
+    whatever cache that run uses; only folders that prove they are a dead convguard run's go."""
+    owner, pid, run_dir, run_id = start_owner("thread")  # its server outlives it
+    assert (run_dir / OWNER_FILE).is_file()
+    root = run_dir.parent
+    valid = '{"run_id": "RUN", "owner_pid": 1}'
+    decoys = {"no owner file": _decoy(root, None),
+              "another run's id": _decoy(root, '{"run_id": "1-00000000"}'),
+              "not JSON": _decoy(root, "{"),
+              "a symlink": _decoy(root, valid, link=True)}
+    if os.geteuid() == 0:
+        foreign = _decoy(root, valid)
+        os.chown(foreign / OWNER_FILE, 65534, 65534)  # nobody's: not this user's to remove
+        decoys["another user's owner file"] = foreign
+    try:
+        assert run_id not in sweep_dead_run_folders([root])  # its owner lives: locked
+        assert run_dir.exists() and process_alive(pid)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        other = tmp_path / "other-cache"
+        other.mkdir()
+        (other / "clusters").symlink_to(cache_dir() / "clusters", target_is_directory=True)
+        monkeypatch.setenv("CONVGUARD_CACHE_DIR", str(other))
+        with start_server():  # a run of another cache sweeps it (or one that started meanwhile)
+            assert wait_gone(pid, 5.0) and not run_dir.exists()
+            assert server.run_dir.exists() and process_alive(server.pid)  # a live run's stays
+            assert {why: path.exists() for why, path in decoys.items()} == \
+                {why: True for why in decoys}
+        # The record is its own cache's to sweep.
+        assert (private_cache / "runs" / f"{run_id}.json").exists()
+        assert sweep_orphans(private_cache) == [run_id]
+    finally:
+        owner.kill()
+        for path in decoys.values():
+            if path.is_symlink():
+                shutil.rmtree(path.resolve(), ignore_errors=True)
+                path.unlink()
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def test_a_sweep_never_touches_a_foreign_process(private_cache: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from .cluster_cache import cached_cluster, read_secret, sweep_staging
 from .credentials import new_password, scram_verifier
 from .postmaster import PORT, Postmaster, log_tail
 from .privileges import server_user
-from .runs import RunFolder, cache_dir, sweep_orphans
+from .runs import RunFolder, cache_dir, sweep_dead_run_folders, sweep_orphans
 from .treecopy import TreeCopy
 
 START_TIMEOUT = 30.0
@@ -64,6 +64,7 @@ class LocalServer(Server):
         cache = cache_dir()
         try:
             sweep_orphans(cache)
+            sweep_dead_run_folders()  # a dead run's of any cache, when it proves it is one
             sweep_staging(cache)
             run = RunFolder.create(cache, user)
         except OSError as exc:

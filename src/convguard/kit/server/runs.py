@@ -6,6 +6,15 @@ exclusive ``flock`` on it for its whole life: the kernel drops the lock when the
 however it dies, so a later run that can take the lock knows the owner is gone (no pid reuse
 question) and owns the clean-up, which no other sweeper can then start.
 
+The record lives in the owner's cache, so only a run with the same cache finds it. The run folder
+itself carries the same proof for everyone else: :data:`OWNER_FILE` inside it, written by the
+owner (staged, locked, then renamed into place, so it is never seen unlocked while its owner
+lives) and ``flock``-ed for the run's whole life. :func:`sweep_dead_run_folders` removes, whatever
+its cache, a ``convguard-<pid>-<hex>`` folder only when that file is there, is a regular file
+owned by the sweeping user, names the folder's run, and its lock is free: a folder of a live run
+(locked), one still being made (no file yet), one made by an older convguard (no file: left to
+its own cache's sweep), or anything convguard did not create (no such file of ours) is left alone.
+
 Example:
     >>> run = RunFolder.create(cache_dir(), user=None)     # doctest: +SKIP
     >>> run.data_dir.name                                   # doctest: +SKIP
@@ -18,11 +27,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
+import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +45,9 @@ SHM = Path("/dev/shm")
 SHM_MIN_FREE = 256 * 1024 * 1024
 SOCKET_PATH_ROOM = 60  # the unix socket path limit is 107 bytes; leave room for our suffixes
 STALE_TMP_SECONDS = 60.0
+#: Inside every run folder: who owns it, locked by the owner while it lives.
+OWNER_FILE = "convguard-run.lock"
+RUN_FOLDER = re.compile(r"convguard-(?P<run_id>\d+-[0-9a-f]{8})")
 
 
 def cache_dir() -> Path:
@@ -67,6 +82,7 @@ class RunFolder:
     path: Path
     record: Path
     _lock_fd: int | None = field(default=None, repr=False)
+    _owner_fd: int | None = field(default=None, repr=False)
 
     @property
     def data_dir(self) -> Path:
@@ -93,6 +109,7 @@ class RunFolder:
         run = cls(run_id=run_id, path=path, record=record, _lock_fd=fd)
         try:
             path.mkdir(mode=0o700)
+            run._owner_fd = _claim(path, run_id)
             chown_to(path, user)
         except BaseException:
             run.remove()
@@ -103,9 +120,86 @@ class RunFolder:
         """Delete the folder and the record, then let the lock go (idempotent)."""
         shutil.rmtree(self.path, ignore_errors=True)
         self.record.unlink(missing_ok=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for name in ("_owner_fd", "_lock_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
+
+
+def _claim(path: Path, run_id: str) -> int:
+    """Write ``path``/:data:`OWNER_FILE` and hold its lock; returns the descriptor to keep open.
+
+    Staged under another name and renamed once locked: a sweeper that finds the file finds it
+    locked for as long as this process lives.
+    """
+    staging = path / f".{OWNER_FILE}.tmp"
+    fd = os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, json.dumps({"run_id": run_id, "owner_pid": os.getpid(),
+                                 "created": time.time()}).encode())
+        os.rename(staging, path / OWNER_FILE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def sweep_dead_run_folders(roots: Iterable[Path] | None = None) -> list[str]:
+    """Stop the servers and delete the run folders under ``roots`` (default: ``/dev/shm`` and
+    the temp folder) whose owner died, whatever cache it used; returns their run ids.
+
+    Only folders that prove they are a dead convguard run's are touched (see the module
+    docstring); anything else is left as it is.
+    """
+    if roots is None:
+        roots = (SHM, Path(tempfile.gettempdir()), Path("/tmp"))
+    swept: list[str] = []
+    for root in dict.fromkeys(roots):
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            match = RUN_FOLDER.fullmatch(entry.name)
+            try:
+                if not match or not entry.is_dir(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            if _sweep_folder(Path(entry.path), match.group("run_id")):
+                swept.append(match.group("run_id"))
+    return swept
+
+
+def _sweep_folder(path: Path, run_id: str) -> bool:
+    marker = path / OWNER_FILE
+    try:
+        fd = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # no proof that convguard made it: not ours to remove
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid():
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its owner is alive
+        if not marker.exists():
+            return False  # another sweeper finished it while we opened it
+        try:
+            info = json.loads(os.read(fd, 4096) or b"{}")
+        except ValueError:
+            return False
+        if not isinstance(info, dict) or info.get("run_id") != run_id:
+            return False
+        stop_orphan_server(path / "data")
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def sweep_orphans(cache: Path) -> list[str]:
