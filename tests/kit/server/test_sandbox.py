@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,3 +363,72 @@ def test_no_password_in_a_failed_login(shared_server: Server) -> None:
         start_server("url", dsn=shared_server.conninfo() + f" user=nobody password={password}")
     shown = f"{failure.value} {failure.value.hint}"
     assert "password authentication failed" in shown and password not in shown, shown
+
+
+# -- interrupts end to end on the embedded server ------------------------------------------------------
+def run_processes(owner: int) -> dict[int, str]:
+    """``{pid: command line}`` of the postgres processes of ``owner``'s run: its postmaster
+    (``-D /dev/shm/convguard-<owner>-<hex>/data``) and that postmaster's children."""
+    processes: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        processes[int(entry.name)] = (ppid, cmdline)
+    postmasters = {pid for pid, (_, cmdline) in processes.items()
+                   if "postgres" in cmdline and f"/convguard-{owner}-" in cmdline}
+    return {pid: cmdline for pid, (ppid, cmdline) in processes.items()
+            if pid in postmasters or ppid in postmasters}
+
+
+def wait_for_running_query(process: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Until a backend of the run's own server runs the query role's SELECT (its title)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if any("convguard_q" in title and title.endswith("SELECT")
+               for title in run_processes(process.pid).values()):
+            return
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the run's query never started: {process.communicate()}")
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_while_the_query_runs_leaves_nothing_behind(
+        tmp_path: Path, signum: signal.Signals, code: int) -> None:
+    """Ctrl-C (or a CI cancel) while the query under test sleeps: exit 128 + signal, one line,
+    no traceback; no postgres process, run folder, run record or cache staging folder of that
+    run is left."""
+    from convguard.kit.server.runs import cache_dir
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "clusters").symlink_to(cache_dir() / "clusters", target_is_directory=True)
+    staging_before = {p.name for p in (cache / "clusters").iterdir() if p.name.startswith(".")}
+    plan_of("SELECT pg_sleep(60)", tmp_path, timeout=120_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "convguard", "test", f"{tmp_path / 'attack.ts'}::attack",
+         "--scenarios", str(SCENARIO_FILE), "--profile", "booking-conversion", "--examples", "0"],
+        env={**os.environ, "PYTHONPATH": str(SRC), "CONVGUARD_CACHE_DIR": str(cache)},
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_running_query(process)
+    assert run_processes(process.pid)
+    process.send_signal(signum)
+    started = time.monotonic()
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == code, (out, err)
+    assert time.monotonic() - started < 5
+    name = signal.Signals(signum).name
+    assert err.splitlines() == [f"convguard: interrupted ({name}); cleaned up what this run "
+                                "created"], err
+    assert "Traceback" not in out + err
+    assert run_processes(process.pid) == {}
+    assert not list(Path("/dev/shm").glob(f"convguard-{process.pid}-*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"convguard-{process.pid}-*"))
+    assert list((cache / "runs").iterdir()) == []
+    assert {p.name for p in (cache / "clusters").iterdir() if p.name.startswith(".")} \
+        == staging_before
