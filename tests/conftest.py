@@ -31,7 +31,7 @@ def bench() -> Iterator[object]:
 @pytest.fixture()
 def conn(bench: object) -> Iterator[object]:
     """A connection to a database holding the booking schema, inside a rolled-back transaction."""
-    from convguard._schema import booking_schema
+    from convguard.profiles.booking_conversion.schema import booking_schema
 
     with bench.scenario_connection(booking_schema()) as connection:  # type: ignore[attr-defined]
         yield connection

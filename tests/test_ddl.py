@@ -14,8 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from convguard._errors import SchemaError
-from convguard._schema import Column, EnumType, Index, Schema, Table, booking_schema
 from convguard._ddl import (
     constraint_name,
     index_name,
@@ -26,7 +24,10 @@ from convguard._ddl import (
     schema_ddl,
     schema_for_tables,
 )
+from convguard._errors import SchemaError
 from convguard._prisma import schema_from_config
+from convguard._schema import Column, EnumType, Index, Schema, Table
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "prisma" / "schema.prisma"
 BOOKING_TABLES = ["Client", "EmailCampaign", "Lead", "AIDraft", "Message"]
@@ -156,8 +157,8 @@ def test_schema_for_tables_keeps_what_the_query_reaches() -> None:
 def database(request: pytest.FixtureRequest) -> Iterator[psycopg.Connection]:
     """A fresh database on PostgreSQL 18 (embedded wheel) and on the system's server (here 15)."""
     from convguard._errors import DatabaseError
-    from convguard.kit.server.databases import create_database
     from convguard.kit.server import start_server
+    from convguard.kit.server.databases import create_database
 
     try:
         server = start_server(request.param)

@@ -13,6 +13,7 @@ still gets checked.
 from __future__ import annotations
 
 import ast
+import doctest
 import os
 import subprocess
 import sys
@@ -117,6 +118,71 @@ def test_no_module_imports_a_profile(path: Path) -> None:
                  if any(name == profile or name.startswith(profile + ".")
                         for profile in profile_packages())]
     assert not offending, f"{module_name(path)} imports a profile: {offending}"
+
+
+def docstring_imports(path: Path) -> list[tuple[int, str]]:
+    """Every module the docstring examples (doctests) of ``path`` import, with the line:
+    ``--doctest-modules`` runs them as part of the package, so they keep its boundaries too."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    return docstring_imports_of(path.read_text(encoding="utf-8"), package)
+
+
+def docstring_imports_of(source: str, package: str) -> list[tuple[int, str]]:
+    parser = doctest.DocTestParser()
+    names: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        docstring = ast.get_docstring(node, clean=False)
+        if not docstring:
+            continue
+        line = node.body[0].lineno
+        for example in parser.get_examples(docstring):
+            try:
+                found = imports_of(example.source, package)
+            except SyntaxError:  # not Python on its own (an example's continuation): no import
+                continue
+            names += [(line + example.lineno, name) for _, name in found]
+    return names
+
+
+def imports_a_profile(name: str) -> bool:
+    return any(name == profile or name.startswith(profile + ".") for profile in profile_packages())
+
+
+@pytest.mark.parametrize("path", modules_outside_profiles(), ids=lambda p: module_name(p))
+def test_no_docstring_example_imports_a_profile(path: Path) -> None:
+    """The core's and the kit's doctests show their API on a neutral schema, never through a
+    profile's modules (the booking data model lives in ``booking_conversion.schema``)."""
+    offending = [f"line {line}: {name}" for line, name in docstring_imports(path)
+                 if imports_a_profile(name)]
+    assert not offending, f"a docstring example of {module_name(path)} imports a profile: {offending}"
+
+
+EXAMPLE_IMPORTING_THE_BOOKING_MODEL = '''"""Rows.
+
+Example:
+    >>> from convguard.profiles.booking_conversion.schema import booking_schema
+    >>> booking_schema().has_table("Lead")
+    True
+"""
+
+
+def f():
+    """
+    >>> from ...profiles import booking_conversion
+    """
+'''
+
+
+def test_the_docstring_check_sees_an_example_importing_the_booking_model() -> None:
+    found = [name for _, name in docstring_imports_of(EXAMPLE_IMPORTING_THE_BOOKING_MODEL,
+                                                      "convguard.kit.scenario")]
+    assert "convguard.profiles.booking_conversion.schema.booking_schema" in found
+    assert "convguard.profiles.booking_conversion" in found  # relative, in a function's example
+    assert imports_a_profile("convguard.profiles.booking_conversion.schema.booking_schema")
+    assert not [name for _, name in imports_of(EXAMPLE_IMPORTING_THE_BOOKING_MODEL,
+                                               "convguard.kit.scenario")]  # only in docstrings
 
 
 def test_the_profile_check_sees_a_lazy_profile_import() -> None:

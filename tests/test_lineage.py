@@ -7,7 +7,8 @@ from sqlglot import exp
 
 from convguard._lineage import Lineage, QueryLineage, Unresolved, lineage, same_entity
 from convguard._parse import parse_sql
-from convguard._schema import Column, Schema, Table, booking_schema
+from convguard._schema import Column, Schema, Table
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 SCHEMA = booking_schema()
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from convguard._errors import SchemaError
-from convguard._schema import Column, EnumType, Index, booking_schema
 from convguard._ddl import schema_for_tables
+from convguard._errors import SchemaError
 from convguard._prisma import parse_prisma_schema, schema_from_config
+from convguard._schema import Column, EnumType, Index
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "prisma" / "schema.prisma"

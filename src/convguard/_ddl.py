@@ -1,20 +1,29 @@
 """PostgreSQL DDL for a :class:`~convguard._schema.Schema`, spelled the way ``prisma migrate`` does.
 
 The statements come in Prisma's order (enums, tables, indexes, foreign keys), with Prisma's
-constraint names (``"Lead_pkey"``, ``"Lead_calendlyInviteeUri_key"``, ``"Lead_clientId_idx"``,
-``"AIDraft_leadId_fkey"``) and Prisma's referential actions. Every identifier is quoted; a column
+constraint names (``"Order_pkey"``, ``"Order_reference_key"``, ``"Order_customerId_idx"``,
+``"Order_customerId_fkey"``) and Prisma's referential actions. Every identifier is quoted; a column
 type or default that could smuggle a second statement in is refused with :class:`SchemaError`.
 
 Example:
-    >>> from convguard._schema import booking_schema
-    >>> ddl = schema_ddl(booking_schema())
+    >>> from convguard import Column, EnumType, Index, Schema, Table
+    >>> shop = Schema(
+    ...     tables=(Table("Customer", (Column("id", "text", nullable=False, primary_key=True),)),
+    ...             Table("Order", (Column("id", "text", nullable=False, primary_key=True),
+    ...                             Column("customerId", "text", nullable=False,
+    ...                                    references=("Customer", "id")),
+    ...                             Column("status", "OrderStatus", nullable=False),
+    ...                             Column("paidAt", "timestamp(3)")))),
+    ...     enums=(EnumType("OrderStatus", ("PAID", "REFUNDED")),),
+    ...     indexes=(Index("Order", ("paidAt DESC",)),))
+    >>> ddl = schema_ddl(shop)
     >>> print(ddl.split("\\n\\n")[0])
     -- CreateEnum
-    CREATE TYPE "CampaignResponseMode" AS ENUM ('SETTER_MANAGED', 'AI_AUTO_SEND');
-    >>> 'CREATE INDEX "Message_sentAt_idx" ON "Message"("sentAt" DESC);' in ddl
+    CREATE TYPE "OrderStatus" AS ENUM ('PAID', 'REFUNDED');
+    >>> 'CREATE INDEX "Order_paidAt_idx" ON "Order"("paidAt" DESC);' in ddl
     True
-    >>> [table.name for table in schema_for_tables(booking_schema(), ["AIDraft"]).tables]
-    ['Client', 'EmailCampaign', 'Lead', 'AIDraft']
+    >>> [table.name for table in schema_for_tables(shop, ["Order"]).tables]
+    ['Customer', 'Order']
 """
 
 from __future__ import annotations
@@ -66,10 +75,11 @@ def render_type(schema: Schema, type_name: str) -> str:
     """A column type as Prisma writes it: an enum quoted, a built-in type in capitals.
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> render_type(booking_schema(), "AIDraftResponseDisposition[]")
-        '"AIDraftResponseDisposition"[]'
-        >>> render_type(booking_schema(), "timestamp(3)")
+        >>> from convguard import EnumType, Schema
+        >>> schema = Schema((), enums=(EnumType("OrderStatus", ("PAID", "REFUNDED")),))
+        >>> render_type(schema, "OrderStatus[]")
+        '"OrderStatus"[]'
+        >>> render_type(schema, "timestamp(3)")
         'TIMESTAMP(3)'
     """
     base = type_name
@@ -122,10 +132,17 @@ def schema_for_tables(schema: Schema, names: Iterable[str]) -> Schema:
     Names match exactly, else case-insensitively (an unquoted name in SQL folds to lower case).
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> part = schema_for_tables(booking_schema(), ["lead"])
+        >>> from convguard import Column, EnumType, Schema, Table
+        >>> key = Column("id", "text", nullable=False, primary_key=True)
+        >>> schema = Schema(
+        ...     tables=(Table("Customer", (key, Column("tier", "Tier"))),
+        ...             Table("Order", (key, Column("customerId", "text",
+        ...                                         references=("Customer", "id")))),
+        ...             Table("Note", (key,))),
+        ...     enums=(EnumType("Tier", ("GOLD", "BASIC")),))
+        >>> part = schema_for_tables(schema, ["order"])
         >>> [table.name for table in part.tables], [enum.name for enum in part.enums]
-        (['Client', 'EmailCampaign', 'Lead'], ['CampaignResponseMode'])
+        (['Customer', 'Order'], ['Tier'])
     """
     wanted: set[str] = set()
     pending = []
@@ -172,9 +189,9 @@ def primary_key_name(table: Table) -> str:
     """Prisma's primary key name (``_AB_pkey`` for an implicit many-to-many join table).
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> primary_key_name(booking_schema().table("Lead"))
-        'Lead_pkey'
+        >>> from convguard import Column, Table
+        >>> primary_key_name(Table("Order", (Column("id", "text", primary_key=True),)))
+        'Order_pkey'
     """
     return constraint_name(table.name, [], "_AB_pkey" if _is_join_table(table) else "_pkey")
 
@@ -184,9 +201,9 @@ def index_name(schema: Schema, index: Index) -> str:
     the index on an implicit many-to-many join table's ``B`` column.
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> index_name(booking_schema(), Index("Message", ("sentAt DESC",)))
-        'Message_sentAt_idx'
+        >>> from convguard import Schema
+        >>> index_name(Schema(()), Index("Order", ("paidAt DESC",)))
+        'Order_paidAt_idx'
     """
     names = [_split_sort(entry)[0] for entry in index.columns]
     table = schema.find_table(index.table)

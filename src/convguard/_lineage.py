@@ -2,8 +2,8 @@
 
 A column reference is resolved through table aliases, subqueries and CTEs (with their column
 lists) down to ``(table, column)`` of a :class:`~convguard._schema.Schema`; an expression's lineage
-is the union of its value's columns, with the aggregates applied on the way (``MIN(m."sentAt")``
-is ``Message.sentAt`` under ``min``) and the derived tables crossed (``via``). A reference that
+is the union of its value's columns, with the aggregates applied on the way (``MIN(o."paidAt")``
+is ``Order.paidAt`` under ``min``) and the derived tables crossed (``via``). A reference that
 cannot be resolved is an explicit :class:`Unresolved`, never a guess; references into tables the
 schema does not know are kept apart (``unknown``) so that no rule claims anything about them.
 
@@ -12,17 +12,21 @@ The tree is only read, never changed.
 
 Example:
     >>> from convguard._parse import parse_sql
-    >>> from convguard._schema import booking_schema
-    >>> parsed = parse_sql('''WITH s AS (SELECT m."aiDraftId" AS id, MIN(m."sentAt") AS at
-    ...     FROM "Message" m GROUP BY 1) SELECT s.at, d.id AS "leadId" FROM s JOIN "AIDraft" d
-    ...     ON d.id = s.id''')
-    >>> result = lineage(parsed.tree, booking_schema())
-    >>> at, lead = parsed.tree.expressions
+    >>> from convguard import Column, Schema, Table
+    >>> shop = Schema((
+    ...     Table("Customer", (Column("id", "text", nullable=False, primary_key=True),)),
+    ...     Table("Order", (Column("id", "text", nullable=False, primary_key=True),
+    ...                     Column("customerId", "text", references=("Customer", "id")),
+    ...                     Column("paidAt", "timestamp(3)")))))
+    >>> parsed = parse_sql('''WITH s AS (SELECT o."customerId" AS id, MIN(o."paidAt") AS at
+    ...     FROM "Order" o GROUP BY 1) SELECT s.at, c.id AS "orderId" FROM s JOIN "Customer" c
+    ...     ON c.id = s.id''')
+    >>> result = lineage(parsed.tree, shop)
+    >>> at, order = parsed.tree.expressions
     >>> sorted(result.of(at).columns), sorted(result.of(at).aggregates)
-    ([('Message', 'sentAt')], ['min'])
-    >>> sorted(result.of(lead).columns), same_entity(result.of(lead), ("Lead", "id"),
-    ...                                               booking_schema())
-    ([('AIDraft', 'id')], False)
+    ([('Order', 'paidAt')], ['min'])
+    >>> sorted(result.of(order).columns), same_entity(result.of(order), ("Order", "id"), shop)
+    ([('Customer', 'id')], False)
 """
 
 from __future__ import annotations
@@ -105,9 +109,12 @@ def same_entity(result: Result | None, target: ColumnRef, schema: Schema) -> boo
     """Whether a value is the key ``target``: the column itself or a foreign key pointing at it.
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> same_entity(Lineage(frozenset({("AIDraft", "leadId")}), direct=True), ("Lead", "id"),
-        ...             booking_schema())
+        >>> from convguard import Column, Schema, Table
+        >>> shop = Schema((
+        ...     Table("Customer", (Column("id", "text", primary_key=True),)),
+        ...     Table("Order", (Column("customerId", "text", references=("Customer", "id")),))))
+        >>> same_entity(Lineage(frozenset({("Order", "customerId")}), direct=True),
+        ...             ("Customer", "id"), shop)
         True
     """
     if not isinstance(result, Lineage) or not result.columns or result.unknown:
@@ -253,9 +260,10 @@ class QueryLineage:
 
         Example:
             >>> from convguard._parse import parse_sql
-            >>> from convguard._schema import booking_schema
-            >>> tree = parse_sql('SELECT COUNT(DISTINCT l.id) FROM "Lead" l').tree
-            >>> sorted(lineage(tree, booking_schema()).of(tree.expressions[0]).aggregates)
+            >>> from convguard import Column, Schema, Table
+            >>> shop = Schema((Table("Order", (Column("id", "text", primary_key=True),)),))
+            >>> tree = parse_sql('SELECT COUNT(DISTINCT o.id) FROM "Order" o').tree
+            >>> sorted(lineage(tree, shop).of(tree.expressions[0]).aggregates)
             ['count']
         """
         key = id(node)
@@ -657,10 +665,11 @@ def lineage(tree: exp.Expression | None, schema: Schema) -> QueryLineage:
 
     Example:
         >>> from convguard._parse import parse_sql
-        >>> from convguard._schema import booking_schema
-        >>> tree = parse_sql('SELECT x.nope FROM "Lead" x').tree
-        >>> lineage(tree, booking_schema()).unresolved[0].reason
-        'column "nope" does not exist in "Lead"'
+        >>> from convguard import Column, Schema, Table
+        >>> shop = Schema((Table("Order", (Column("id", "text", primary_key=True),)),))
+        >>> tree = parse_sql('SELECT x.nope FROM "Order" x').tree
+        >>> lineage(tree, shop).unresolved[0].reason
+        'column "nope" does not exist in "Order"'
     """
     resolver = _Resolver(schema)
     result = QueryLineage(tree, schema, resolver.references, resolver.sources, resolver.outputs)

@@ -82,8 +82,8 @@ def _replies(sock: socket.socket) -> list[tuple[bytes, bytes]]:
 @pytest.fixture(scope="module")
 def wire() -> Iterator[socket.socket]:
     """A raw protocol-3 session on the embedded server (node-postgres speaks it the same way)."""
-    from convguard._schema import booking_schema
     from convguard.kit.conformance.runner import Workbench
+    from convguard.profiles.booking_conversion.schema import booking_schema
 
     with Workbench.start("embedded") as bench:
         connection: Any = bench.connection(booking_schema())

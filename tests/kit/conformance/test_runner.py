@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from convguard._errors import QueryFailed
-from convguard._schema import booking_schema
 from convguard.extract import extract_source
 from convguard.kit.conformance.binding import bind_query
 from convguard.kit.conformance.profile_kit import profile_kit
@@ -21,6 +20,7 @@ from convguard.kit.conformance.runner import (
     statement_timeout_for,
 )
 from convguard.kit.scenario.files import load_scenarios, parse_scenario
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ROOT / "fixtures" / "scenarios"

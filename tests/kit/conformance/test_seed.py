@@ -8,8 +8,9 @@ import pytest
 
 from convguard._dataset import Dataset
 from convguard._errors import ScenarioError, SchemaError
-from convguard._schema import Column, Schema, Table, booking_schema
+from convguard._schema import Column, Schema, Table
 from convguard.kit.conformance.seed import insertion_order, seed
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 SCHEMA = booking_schema()
 

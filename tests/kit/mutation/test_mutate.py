@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from convguard._schema import booking_schema
 from convguard.kit.mutation.mutants import OPERATORS, mutate_query, mutate_sql
 from convguard.kit.mutation.mutate import MutantOutcome, OperatorStats, summarise
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 SQL_QUERY = "fixtures/queries/booking_conversion.sql"

@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from convguard._schema import booking_schema
-from convguard.extract import extract_source
 from convguard.commands.test import run_test_command
-from convguard.kit.property.differential import DEFAULT_EXAMPLES, run_generated
+from convguard.extract import extract_source
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.conformance.runner import QueryPlan, is_setup_statement, statement_timeout_for
+from convguard.kit.property.differential import DEFAULT_EXAMPLES, run_generated
 from convguard.kit.scenario.files import load_scenarios
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ROOT / "fixtures" / "scenarios"

@@ -10,12 +10,11 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from convguard._schema import booking_schema
 from convguard.extract import extract_source
-from convguard.kit.property.differential import explore
-from convguard.kit.property.metamorphic import relations_of, run_relations
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.conformance.runner import QueryPlan, is_setup_statement, statement_timeout_for
+from convguard.kit.property.differential import explore
+from convguard.kit.property.metamorphic import relations_of, run_relations
 from convguard.profiles.booking_conversion.relations import (
     RELATION_NAMES,
     RELATIONS,
@@ -23,6 +22,7 @@ from convguard.profiles.booking_conversion.relations import (
     relation_named,
     shift_document,
 )
+from convguard.profiles.booking_conversion.schema import booking_schema
 from convguard.profiles.booking_conversion.strategies import booking_documents, scenario_of
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from convguard._errors import ScenarioError
-from convguard._schema import booking_schema
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.scenario.files import (
     load_scenario,
@@ -18,6 +17,7 @@ from convguard.kit.scenario.files import (
     parse_timestamp,
     scenario_files,
 )
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "fixtures" / "scenarios"
 

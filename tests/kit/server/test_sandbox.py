@@ -17,11 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from convguard._schema import booking_schema
 from convguard.extract import extract_source
 from convguard.kit.conformance.profile_kit import profile_kit
-from convguard.kit.server import Server, start_server
-from convguard.kit.server.marks import object_name
 from convguard.kit.conformance.runner import (
     QueryPlan,
     Workbench,
@@ -29,6 +26,9 @@ from convguard.kit.conformance.runner import (
     statement_timeout_for,
 )
 from convguard.kit.scenario.files import load_scenarios
+from convguard.kit.server import Server, start_server
+from convguard.kit.server.marks import object_name
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"

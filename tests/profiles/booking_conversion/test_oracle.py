@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from convguard._dataset import Dataset
-from convguard._schema import booking_schema
 from convguard.profiles.booking_conversion import ConversionStats, resolve_params
 from convguard.profiles.booking_conversion._params import BookingParams, parse_timestamp
 from convguard.profiles.booking_conversion._stats import BUCKET_KEYS, COUNT_FIELDS
@@ -36,6 +35,7 @@ from convguard.profiles.booking_conversion.oracle import (
     oracle_rows,
     send_times,
 )
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 SCENARIO_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "scenarios"
 SCENARIO_KEYS = {"name", "description", "params", "tables", "expected"}

@@ -14,10 +14,11 @@ pytest.importorskip("hypothesis")
 
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from convguard._schema import booking_schema
-from convguard.kit.property.differential import scenario_yaml
 from convguard.kit.conformance.profile_kit import profile_kit
+from convguard.kit.property.differential import scenario_yaml
 from convguard.kit.scenario.files import parse_scenario
+from convguard.profiles.booking_conversion import resolve_params
+from convguard.profiles.booking_conversion.schema import booking_schema
 from convguard.profiles.booking_conversion.strategies import (
     UNKNOWN_CLIENT,
     booking_documents,
@@ -26,7 +27,6 @@ from convguard.profiles.booking_conversion.strategies import (
     edge_labels,
     scenario_of,
 )
-from convguard.profiles.booking_conversion import resolve_params
 
 ROOT = Path(__file__).resolve().parents[3]
 KIT = profile_kit("booking-conversion")

@@ -8,9 +8,14 @@ binary (measured over the fixture scenarios: 1.8 ms per scenario either way; one
 ``INSERT`` of quoted literals was 1.4 ms) and needs no type OIDs for enum columns.
 
 Example:
-    >>> from convguard._schema import booking_schema
-    >>> [t.name for t in insertion_order(booking_schema(), ["Message", "Lead", "Client"])]
-    ['Client', 'Lead', 'Message']
+    >>> from convguard import Column, Schema, Table
+    >>> key = Column("id", "text", nullable=False, primary_key=True)
+    >>> shop = Schema((
+    ...     Table("Customer", (key,)),
+    ...     Table("Order", (key, Column("customerId", "text", references=("Customer", "id")))),
+    ...     Table("Refund", (key, Column("orderId", "text", references=("Order", "id"))))))
+    >>> [t.name for t in insertion_order(shop, ["Refund", "Order", "Customer"])]
+    ['Customer', 'Order', 'Refund']
 """
 
 from __future__ import annotations

@@ -15,23 +15,27 @@ stores it). Literal schema defaults (``'sms'``) are filled in so an oracle sees 
 will hold; function defaults (``CURRENT_TIMESTAMP``) are left to the database.
 
 Example:
-    >>> from convguard._schema import booking_schema
+    >>> from convguard import Column, Schema, Table
+    >>> shop = Schema((
+    ...     Table("Customer", (Column("id", "text", nullable=False, primary_key=True),)),
+    ...     Table("Order", (Column("id", "text", nullable=False, primary_key=True),
+    ...                     Column("customerId", "text", nullable=False,
+    ...                            references=("Customer", "id")),
+    ...                     Column("status", "text", nullable=False, default="'OPEN'")))))
     >>> text = '''
-    ... name: one-draft
+    ... name: one-order
     ... params: {to: 2026-02-01T00:00:00Z}
     ... tables:
-    ...   Client: [{id: c1}]
-    ...   Lead: [{id: l1, clientId: c1}]
-    ...   AIDraft: [{id: d1, leadId: l1, responseDisposition: EDITED}]
+    ...   Customer: [{id: c1}]
+    ...   Order: [{id: o1, customerId: c1}]
     ... '''
-    >>> scenario = parse_scenario(text, path="s.yaml", schema=booking_schema())
-    >>> scenario.params["to"], scenario.dataset.rows("AIDraft")[0]["channel"]
-    ('2026-02-01T00:00:00Z', 'sms')
-    >>> parse_scenario("name: x\\ntables: {Lead: [{id: l1}]}", path="s.yaml",
-    ...                schema=booking_schema())
+    >>> scenario = parse_scenario(text, path="s.yaml", schema=shop)
+    >>> scenario.params["to"], scenario.dataset.rows("Order")[0]["status"]
+    ('2026-02-01T00:00:00Z', 'OPEN')
+    >>> parse_scenario("name: x\\ntables: {Order: [{id: o1}]}", path="s.yaml", schema=shop)
     Traceback (most recent call last):
     ...
-    convguard._errors.ScenarioError: s.yaml:2: table "Lead": row 1 leaves out NOT NULL column(s) clientId (hint: give clientId a value)
+    convguard._errors.ScenarioError: s.yaml:2: table "Order": row 1 leaves out NOT NULL column(s) customerId (hint: give customerId a value)
 """
 
 from __future__ import annotations
@@ -412,10 +416,10 @@ def column_family(schema: Schema, column: Column) -> str:
     boolean, json, enum, array or other.
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> s = booking_schema()
-        >>> column_family(s, s.table("Lead").column("createdAt")), column_family(
-        ...     s, s.table("AIDraft").column("responseDisposition"))
+        >>> from convguard import Column, EnumType, Schema
+        >>> s = Schema((), enums=(EnumType("OrderStatus", ("PAID", "REFUNDED")),))
+        >>> column_family(s, Column("paidAt", "timestamp(3)")), column_family(
+        ...     s, Column("status", "OrderStatus"))
         ('timestamp', 'enum')
     """
     type_name = column.type.strip()
@@ -881,9 +885,10 @@ def dataset_from_tables(tables: Mapping[str, Sequence[Mapping[str, Any]]], schem
     """Rows as a scenario writes them (ISO timestamps, defaults left out), checked and converted.
 
     Example:
-        >>> from convguard._schema import booking_schema
-        >>> data = dataset_from_tables({"Client": [{"id": "c1"}]}, booking_schema())
-        >>> data.rows("Client")
+        >>> from convguard import Column, Schema, Table
+        >>> shop = Schema((Table("Customer", (Column("id", "text", primary_key=True),)),))
+        >>> data = dataset_from_tables({"Customer": [{"id": "c1"}]}, shop)
+        >>> data.rows("Customer")
         ({'id': 'c1'},)
     """
     return Dataset(_Validator(path, {}, schema).rows(tables))

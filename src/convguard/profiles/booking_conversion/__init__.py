@@ -69,7 +69,7 @@ class BookingOptions:
 
 
 def _schema() -> Schema:
-    from convguard._schema import booking_schema
+    from convguard.profiles.booking_conversion.schema import booking_schema
 
     return booking_schema()
 

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from convguard._dataset import Dataset, Row
-from convguard._schema import booking_schema
+from convguard.profiles.booking_conversion.schema import booking_schema
 from convguard.profiles.booking_conversion._params import BookingParams
 from convguard.profiles.booking_conversion._stats import ConversionStats
 

@@ -26,7 +26,7 @@ Hypothesis is a test extra: this module imports it only when a strategy is built
 :func:`booking_documents` to the kit (``Profile.strategies``).
 
 Example:
-    >>> from convguard._schema import booking_schema
+    >>> from convguard.profiles.booking_conversion.schema import booking_schema
     >>> document = {"params": {"to": "2026-02-01T00:00:00.000Z"},
     ...             "tables": {"Client": [{"id": "c1"}]}}
     >>> scenario = scenario_of(document, booking_schema())
@@ -43,7 +43,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from convguard._dataset import Dataset
-from convguard._schema import Schema, booking_schema
+from convguard._schema import Schema
+from convguard.profiles.booking_conversion.schema import booking_schema
 from convguard.kit.property import documents as _documents
 from convguard.kit.property.documents import hypothesis_available, iso_z, timestamp_columns
 from convguard.kit.scenario.files import Scenario, ScenarioContract, literal_default
@@ -119,7 +120,7 @@ def edge_labels(scenario: Scenario) -> set[str]:
     ``booking@send+window+1ms`` (used to measure what the strategies cover).
 
     Example:
-        >>> from convguard._schema import booking_schema
+        >>> from convguard.profiles.booking_conversion.schema import booking_schema
         >>> s = scenario_of({"params": {"to": "2026-02-01T00:00:00Z"}, "tables": {
         ...     "Client": [{"id": "c1"}],
         ...     "Lead": [{"id": "l1", "clientId": "c1",

@@ -55,8 +55,9 @@ from typing import Any, Protocol
 
 from convguard._ddl import quote_ident, schema_ddl
 from convguard._errors import DatabaseError
-from convguard._schema import Schema, booking_schema
+from convguard._schema import Schema
 from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS, Progress
+from convguard.profiles.booking_conversion.schema import booking_schema
 
 __all__ = ["SYNTHETIC", "BookingSynthetic", "LoadPlan", "Progress", "SeedReport", "SyntheticSpec",
            "seed_synthetic", "synthetic_ddl"]
