@@ -52,7 +52,7 @@ def table(result: BenchResult) -> str:
         lines.append(f"log-log slope {result.slope:.2f} (1.0 = linear)")
     if result.goal_ms:
         verdict = "within" if result.largest.query_ms <= result.goal_ms else "over"
-        lines.append(f"goal at {result.largest.leads:,} leads: <= {result.goal_ms:,.0f} ms "
+        lines.append(f"goal at {result.largest.size:,} {result.unit}: <= {result.goal_ms:,.0f} ms "
                      f"(a quarter of the {result.budget_ms:,.0f} ms statement timeout): {verdict}")
     for advice in result.advice:
         mark = "ADVISED" if advice.helps else ("unused " if not advice.used else "no     ")
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        sizes = parse_sizes(args.sizes)
+        sizes = parse_sizes(args.sizes, unit="leads")
         plans = [item.plan for item in plan_queries(args.paths, scenarios=["(synthetic)"])]
         provider = "url" if args.dsn else args.provider
         with start_server(provider, dsn=args.dsn) as server:

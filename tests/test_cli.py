@@ -593,6 +593,7 @@ def test_bench_subcommand_reports_the_json_keys(capsys) -> None:
     text = json.dumps(document)
     for key in ("leads", "drafts", "messages", "seed_rows_per_s", "query_ms"):
         assert f'"{key}"' in text
+    assert (document["unit"], document["size"], document["leads"]) == ("leads", 500, 500)
 
 
 def test_check_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -63,3 +64,46 @@ def test_the_library_api_table_lists_public_names() -> None:
     assert {"load_query", "throwaway_database", "seed", "run_query", "schema_from_prisma",
             "load_scenarios", "Scenario", "Rows"} <= listed
     assert listed <= set(convguard.kit.__all__)
+
+
+def readme_dotted_names() -> list[str]:
+    """Every ``convguard.x.y`` the README's prose names in backticks (not ``convguard.toml``)."""
+    names = re.findall(r"`(convguard(?:\.\w+)+)`", README)
+    return sorted({name for name in names if not name.startswith("convguard.toml")})
+
+
+def test_every_dotted_name_in_the_readme_imports() -> None:
+    """A module or an attribute the prose names (``convguard.profiles.SyntheticData``) exists,
+    and a name of a module's ``__all__`` where the module has one."""
+    import importlib
+
+    names = readme_dotted_names()
+    assert {"convguard.profiles.Profile", "convguard.profiles.SyntheticData",
+            "convguard.kit"} <= set(names)
+    for name in names:
+        try:
+            importlib.import_module(name)
+            continue
+        except ModuleNotFoundError:
+            pass
+        module_name, _, attribute = name.rpartition(".")
+        module = importlib.import_module(module_name)
+        assert hasattr(module, attribute), name
+        assert attribute in getattr(module, "__all__", [attribute]), name
+
+
+def test_the_library_and_profile_sections_name_public_things_only() -> None:
+    """What a user of the library or a profile author reads: no ``_private`` module or name in
+    an example, an inline name or the table (the development section draws the private core)."""
+    sections = [README[README.index(start):README.index(end)]
+                for start, end in (("### Profiles are plugins", "## Rules"),
+                                   ("### Library API", "## Benchmarks"))]
+    for section in sections:
+        for name in re.findall(r"`(convguard(?:\.\w+)+)`", section):
+            assert not any(part.startswith("_") for part in name.split(".")), name
+        for block in re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL):
+            for node in ast.walk(ast.parse(block)):
+                if isinstance(node, ast.ImportFrom):
+                    assert not any(part.startswith("_") for part in (node.module or "").split("."))
+                    assert not any(alias.name.startswith("_") for alias in node.names)
+    assert "```python" in sections[0], "the profile section shows the generator contract"

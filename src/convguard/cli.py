@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench", parents=[common], help="scale: seed a production-size tenant and time the query",
-        description="Seed a synthetic tenant mix of --leads leads in a throwaway PostgreSQL, run "
+        description="Seed synthetic data of --size units (the unit of the query's profile's data "
+                    "generator: leads for booking-conversion) in a throwaway PostgreSQL, run "
                     "each query three times as the application binds it and report the median, "
                     "the plan's costliest nodes and measured index advice. With no PATH, bench "
                     "the queries declared in the configuration.",
@@ -182,11 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", metavar="NAME",
                        help="judge a PATH the configuration does not declare by this profile "
                             "(default: none: parameters by name, scenarios with expected rows)")
-    bench.add_argument("--leads", type=int, metavar="N", help="leads to seed (default 100000)")
+    bench.add_argument("--size", "--leads", dest="size", type=int, metavar="N",
+                       help="the size to seed, in the unit of the profile's data generator "
+                            "(default: the generator's; --leads is the same option)")
     bench.add_argument("--sizes", metavar="N,N,...",
                        help="several sizes, e.g. 10000,100000,1000000: how the time grows")
     bench.add_argument("--history-days", type=int, metavar="N", default=365,
-                       help="days of sends before `to` the data spans (default 365; 90 is a "
+                       help="days of data before `to` the data spans (default 365; 90 is a "
                             "stress case where the range holds a third of the data)")
     bench.add_argument("--window-days", type=int, metavar="N", default=30,
                        help="the query's range: the last N days before `to` (default 30, the "

@@ -129,3 +129,24 @@ def test_its_scenarios_and_oracle_run_under_convguard_test(example_site: Path,
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "end-is-exclusive" in failed.stdout
     assert "2 passed, 1 failed" in failed.stdout
+
+
+def test_bench_seeds_it_with_its_own_generator_in_its_own_units(example_site: Path) -> None:
+    """The profile's data generator (``order_status_profile.synthetic``) names the unit, orders,
+    and what it seeded: bench says neither leads nor drafts for it."""
+    import json
+
+    completed = convguard(example_site, "bench", "--sizes", "300,1200", "--no-advise", "--format",
+                          "json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document = json.loads(completed.stdout)
+    assert (document["unit"], document["size"], document["orders"], document["tenants"]) \
+        == ("orders", 1_200, 1_200, 10)
+    assert [size["size"] for size in document["sizes"]] == [300, 1_200]
+    assert document["rows_seeded"] == 1_210 and "leads" not in document
+    assert sorted(row[0] for row in document["result"]) == ["PAID", "PENDING", "REFUNDED"]
+    text = convguard(example_site, "bench", "--size", "300", "--no-advise")
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "data: 300 orders, 10 tenants (tenant t1 queried)" in text.stdout
+    assert "costliest plan nodes at 300 orders" in text.stdout
+    assert "lead" not in text.stdout and "draft" not in text.stdout

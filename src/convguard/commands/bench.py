@@ -1,17 +1,19 @@
 """``convguard bench``: how fast a query is on a synthetic tenant mix at scale, and which index
 would make it faster.
 
-``convguard bench [PATH[::FUNCTION]]... [--leads N | --sizes N,N,...] [--no-advise]
+``convguard bench [PATH[::FUNCTION]]... [--size N | --sizes N,N,...] [--no-advise]
 [--history-days N] [--window-days N] [--timeout DURATION] [--driver node-postgres|typed] [--dsn URL]
 [--provider NAME] [--format text|json] [--config FILE]``
 
-- No PATH: the configuration's booking-conversion queries, planned (bound) as ``convguard test``
-  plans them.
-- ``--leads`` (default 100,000) or ``--sizes``: each size is seeded in its own throwaway
-  database (1 to 4 drafts per lead, ~2 messages per draft; see :mod:`convguard.profiles.booking_conversion.synthetic`).
-- ``--history-days`` (default 365): how many days of sends the data spans; ``--window-days``
-  (default 30): the query's range, the last days before ``to``. Their ratio is the share of the
-  data the query must judge.
+- No PATH: the configuration's queries whose profile has a data generator
+  (:class:`convguard.profiles.SyntheticData`), planned (bound) as ``convguard test`` plans them.
+- ``--size`` (alias ``--leads``) or ``--sizes``: sizes in the generator's ``unit`` (the
+  booking-conversion profile's is leads), default its ``default_size``; each size is seeded in
+  its own throwaway database, and the report shows the counts the generator seeded, under its
+  own labels.
+- ``--history-days`` (default 365): how many days the data spans; ``--window-days`` (default
+  30): the query's range, the last days before ``to``. Their ratio is the share of the data the
+  query must judge.
 - ``--timeout`` (default ``15min``): each run of a query (timed, EXPLAIN ANALYZE, index advice)
   is bounded by it, as its statement timeout and by a client-side deadline one second later that
   cancels the query from convguard's own connection (terminates it if the cancel does not land),
@@ -20,8 +22,12 @@ would make it faster.
   the query and a hint, never a traceback).
 
 Example:
-    >>> parse_sizes("10000,100000"), parse_sizes("1e6"), parse_sizes("50k")
+    >>> parse_sizes("10000,100000"), parse_sizes("1e6"), parse_sizes("50k", unit="orders")
     ((10000, 100000), (1000000,), (50000,))
+    >>> parse_sizes("ten", unit="orders")
+    Traceback (most recent call last):
+    ...
+    convguard._errors.InputError: invalid size 'ten' (hint: give sizes in orders, such as 10000,100000 or 1e6)
 """
 
 from __future__ import annotations
@@ -42,17 +48,21 @@ from convguard.kit.bench.benchmark import (
 )
 from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 
-__all__ = ["DEFAULT_LEADS", "format_json", "format_text", "parse_sizes", "run_bench_command"]
+__all__ = ["MAX_SIZE", "format_json", "format_text", "parse_sizes", "run_bench_command"]
 
-DEFAULT_LEADS = 100_000
-MAX_LEADS = 50_000_000
+#: The largest size bench seeds, in any generator's unit.
+MAX_SIZE = 50_000_000
 # The planner never reads scenarios here; plan_queries only needs to be told not to look for any.
 _NO_SCENARIOS = ("(bench: synthetic data)",)
 
 
-def parse_sizes(text: str | int | None, default: int = DEFAULT_LEADS) -> tuple[int, ...]:
-    """``"10000,100000"`` (also ``1e6``, ``50k``, ``2M``, ``1_000_000``) -> sizes in leads."""
+def parse_sizes(text: str | int | None, default: int | None = None, *,
+                unit: str = "units") -> tuple[int, ...]:
+    """``"10000,100000"`` (also ``1e6``, ``50k``, ``2M``, ``1_000_000``) -> sizes in ``unit``
+    (the data generator's); ``default`` when ``text`` gives none."""
     if text is None or text == "":
+        if default is None:
+            raise InputError("no size given", hint=f"give a size in {unit}, e.g. --size 10000")
         return (default,)
     if isinstance(text, int):
         values = [text]
@@ -63,13 +73,13 @@ def parse_sizes(text: str | int | None, default: int = DEFAULT_LEADS) -> tuple[i
             match = re.fullmatch(r"(\d+(?:\.\d+)?(?:e\d+)?)([km]?)", token)
             if not match:
                 raise InputError(f"invalid size {part.strip()!r}",
-                                 hint="give lead counts such as 10000,100000 or 1e6")
+                                 hint=f"give sizes in {unit}, such as 10000,100000 or 1e6")
             number = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
             values.append(int(number))
     for value in values:
-        if not 1 <= value <= MAX_LEADS:
+        if not 1 <= value <= MAX_SIZE:
             raise InputError(f"size {value:,} is out of range",
-                             hint=f"give 1 to {MAX_LEADS:,} leads")
+                             hint=f"give 1 to {MAX_SIZE:,} {unit}")
     return tuple(sorted(set(values)))
 
 
@@ -80,9 +90,6 @@ def run_bench_command(args: Any, out: TextIO) -> int:
     output_format = getattr(args, "format", None) or "text"
     err = getattr(args, "err", None) or sys.stderr
     try:
-        sizes_arg = getattr(args, "sizes", None)
-        sizes = parse_sizes(sizes_arg) if sizes_arg else parse_sizes(
-            getattr(args, "leads", None) or DEFAULT_LEADS)
         planned = plan_queries(list(getattr(args, "paths", None) or ()),
                                config_path=getattr(args, "config", None),
                                driver=getattr(args, "driver", None), scenarios=_NO_SCENARIOS,
@@ -96,6 +103,13 @@ def run_bench_command(args: Any, out: TextIO) -> int:
                                   hint="declare a [[query]] with a profile that has synthetic "
                                        "data (e.g. \"booking-conversion\") or give "
                                        "PATH[::FUNCTION]")
+        from convguard.kit.bench.benchmark import synthetic_of
+
+        generator = synthetic_of(plans[0]) if plans else None
+        unit = generator.unit if generator is not None else "units"
+        sizes = parse_sizes(getattr(args, "sizes", None)
+                            or getattr(args, "size", None) or getattr(args, "leads", None),
+                            generator.default_size if generator is not None else None, unit=unit)
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
         history_days = _days(getattr(args, "history_days", None), DEFAULT_HISTORY_DAYS,
@@ -190,12 +204,13 @@ def _text(result: BenchResult) -> str:
     largest = result.largest
     seed = largest.seed
     lines = [f"{result.query} ({result.driver})"]
+    counts = ", ".join(f"{count:,} {label}" for label, count in seed.counts.items())
+    lines.append(f"  data: {counts or f'{largest.size:,} {result.unit}'}"
+                 + (f" {seed.scope}" if seed.scope else ""))
     lines.append(
-        f"  data: {seed.leads:,} leads, {seed.drafts:,} drafts, {seed.messages:,} messages "
-        f"in {seed.clients} clients (all in scope)")
-    lines.append(
-        f"  range: the last {result.window_days} of {result.history_days} days of sends "
-        f"(about {min(1.0, result.window_days / result.history_days):.0%} of the drafts)")
+        f"  range: the last {result.window_days} of {result.history_days} days of "
+        f"{result.timeline} (about {min(1.0, result.window_days / result.history_days):.0%} of "
+        f"the {result.dated})")
     lines.append(
         f"  seeding: {seed.rows:,} rows loaded at {seed.load_rows_per_s:,.0f} rows/s "
         f"({seed.load_seconds:.1f} s), keys and indexes {seed.index_seconds:.1f} s, "
@@ -214,7 +229,8 @@ def _text(result: BenchResult) -> str:
             lines.append(f"  growth: log-log slope {result.slope:.2f} "
                          f"({_growth_word(result.slope)})")
     lines.append("")
-    lines.append(f"  costliest plan nodes at {seed.leads:,} leads (exclusive time, all loops):")
+    lines.append(f"  costliest plan nodes at {largest.size:,} {result.unit} (exclusive time, all "
+                 "loops):")
     for node in largest.plan_top:
         estimate = ""
         if node.estimated_rows and node.rows and max(node.rows / node.estimated_rows,
@@ -272,14 +288,18 @@ def _verdict(advice: IndexAdvice) -> str:
 
 
 def _size_table(sizes: Sequence[SizeResult]) -> str:
-    header = (f"  {'leads':>12} {'drafts':>12} {'messages':>12} {'seed rows/s':>12} "
-              f"{'query':>12} {'x prev':>7}")
+    """One row per size: the size in its unit, then the generator's other counts."""
+    unit = sizes[0].unit
+    labels = [label for label in sizes[0].seed.counts if label != unit]
+    header = "  " + " ".join(f"{label:>12}" for label in (unit, *labels)) \
+        + f" {'seed rows/s':>12} {'query':>12} {'x prev':>7}"
     rows = [header]
     previous: SizeResult | None = None
     for size in sizes:
         ratio = f"{size.query_ms / previous.query_ms:7.1f}" if previous and previous.query_ms \
             else f"{'':7}"
-        rows.append(f"  {size.leads:>12,} {size.seed.drafts:>12,} {size.seed.messages:>12,} "
+        counts = " ".join(f"{size.seed.counts.get(label, 0):>12,}" for label in labels)
+        rows.append(f"  {size.size:>12,} {counts}{' ' if counts else ''}"
                     f"{size.seed.load_rows_per_s:>12,.0f} {_ms(size.query_ms):>12} {ratio}")
         previous = size
     return "\n".join(rows)

@@ -36,7 +36,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from convguard._errors import BindingError, ConfigError
 
@@ -100,7 +100,8 @@ class Profile:
     - ``rules``: its rules (codes start with ``rule_prefix``, unique across profiles).
     - ``options``: a frozen dataclass, the typed ``[query.options]`` table of a query bound to it.
     - ``strategies()`` a Hypothesis strategy of scenario documents, ``relations()`` its
-      metamorphic relations, ``synthetic()`` its data generator for ``convguard bench``.
+      metamorphic relations, ``synthetic()`` its data generator for ``convguard bench`` (a
+      :class:`SyntheticData`: the bench's unit of size and the counts it reports come from it).
     - ``semantics``: the path of the document that defines what the query must compute.
     """
 
@@ -118,7 +119,7 @@ class Profile:
     scenarios: str | None = None
     strategies: Callable[[], Any] | None = None
     relations: Callable[[], Sequence[Any]] | None = None
-    synthetic: Callable[[], Any] | None = None
+    synthetic: Callable[[], SyntheticData] | None = None
     semantics: str | None = None
 
     def builtin_schema(self) -> Schema | None:
@@ -185,6 +186,82 @@ class Profile:
 
 
 _BUILTIN_SCHEMAS: dict[tuple[str, int], Schema] = {}
+
+
+# Synthetic data for ``convguard bench`` ----------------------------------------------------------
+
+class SeedProgress(Protocol):
+    """The progress bar ``convguard bench`` hands a generator's ``seed``: ``start(steps)``, then
+    ``advance()`` per step done, then ``finish()``."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self) -> None: ...
+    def finish(self) -> None: ...
+
+
+class SeedReport(Protocol):
+    """What a :class:`SyntheticData` generator seeded, and how fast.
+
+    ``counts``: the rows the bench report shows, by a plural label, in the order shown, e.g.
+    ``{"leads": 10000, "drafts": 25000, "messages": 50000}``; each label becomes a json key of
+    the report (so not one of the report's own keys, such as ``query_ms``). ``rows``: every row
+    seeded (tables ``counts`` leaves out too). ``scope``: what the report says after the counts
+    (``"in 5 clients (all in scope)"``), or ``""``. The times are seconds: the inserts
+    (``load_seconds``), keys and indexes, vacuum and analyze; ``seconds`` is their sum, and the
+    rates are ``rows`` per second of the load and of the whole.
+    """
+
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def load_seconds(self) -> float: ...
+    @property
+    def index_seconds(self) -> float: ...
+    @property
+    def analyze_seconds(self) -> float: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def rows_per_s(self) -> float: ...
+    @property
+    def load_rows_per_s(self) -> float: ...
+
+
+class SyntheticData(Protocol):
+    """A profile's data generator for ``convguard bench`` (what ``Profile.synthetic()`` returns).
+
+    - ``unit``: the plural name of its unit of size (``"leads"``); ``--size``/``--sizes`` count
+      it and the report says it (``seeding 10,000 leads``); ``default_size``: the size bench
+      seeds when none is given.
+    - ``timeline``: what the data's days are days of, ``dated``: the counted rows spread over
+      them; the report reads ``range: the last 30 of 365 days of {timeline} (about 8% of the
+      {dated})``.
+    - ``spec(size, history_days=...)``: an object describing one size (it has ``history_days``);
+      ``seed(connect, spec, progress=...)`` creates the tables in the empty database
+      ``connect()`` opens (a psycopg connection, autocommit), fills them and returns a
+      :class:`SeedReport`; ``params(spec, window_days=...)``: the scenario ``params`` of a run over
+      the last ``window_days`` of the data.
+    """
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def default_size(self) -> int: ...
+    @property
+    def timeline(self) -> str: ...
+    @property
+    def dated(self) -> str: ...
+
+    def spec(self, size: int, *, history_days: int = ...) -> Any: ...
+
+    def seed(self, connect: Callable[[], Any], spec: Any, *,
+             progress: SeedProgress | None = None) -> SeedReport: ...
+
+    def params(self, spec: Any, *, window_days: int) -> Mapping[str, Any]: ...
 
 
 # Discovery ---------------------------------------------------------------------------------------
@@ -386,6 +463,7 @@ def resolve_role(profile: Profile, expression: str, params: Mapping[str, str]) -
 
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Profile", "ResultShape", "Role", "available_profiles", "get_profile",
-    "interpolation_name", "load_reference", "resolve_role",
+    "ENTRY_POINT_GROUP", "Profile", "ResultShape", "Role", "SeedProgress", "SeedReport",
+    "SyntheticData", "available_profiles", "get_profile", "interpolation_name", "load_reference",
+    "resolve_role",
 ]

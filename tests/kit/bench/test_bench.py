@@ -10,16 +10,19 @@ import argparse
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from convguard._dataset import Dataset
+from convguard._errors import InputError
 from convguard.kit.bench.benchmark import (
     bench_scenario,
     candidate_indexes,
@@ -225,6 +228,9 @@ def test_run_bench_json_keys(bench: Any, plan: Any) -> None:
                 "sizes", "advice", "budget_ms", "goal_ms", "growth_slope", "result"):
         assert key in document, key
     assert document["leads"] == LEADS and document["rows"] == len(document["result"]) > 0
+    # the unit and the counts are the booking generator's; its keys stay as they were
+    assert (document["unit"], document["size"]) == ("leads", LEADS)
+    assert list(document)[2:7] == ["unit", "size", "leads", "drafts", "messages"]
     assert document["budget_ms"] == 10_000 and document["goal_ms"] == 2_500
     top = document["plan_top"][0]
     assert {"node", "exclusive_ms", "share", "rows", "loops"} <= set(top)
@@ -285,7 +291,13 @@ def test_command_checks_the_history_and_range(history: int, window: int, message
 
 def test_parse_sizes_and_timeouts() -> None:
     assert parse_sizes("1e6,10k,10000") == (10_000, 1_000_000)
-    assert parse_sizes(None) == (100_000,)
+    assert parse_sizes(None, SYNTHETIC.default_size) == (100_000,)
+    with pytest.raises(InputError, match="no size given") as error:
+        parse_sizes(None, unit="orders")
+    assert error.value.hint == "give a size in orders, e.g. --size 10000"
+    with pytest.raises(InputError, match="out of range") as error:
+        parse_sizes("0", unit="orders")
+    assert error.value.hint == "give 1 to 50,000,000 orders"
     assert timeout_ms("10000") == 10_000 and timeout_ms("1.5s") == 1_500
     assert growth_slope([(10_000, 10.0)]) is None
     assert round(growth_slope([(1_000, 1.0), (100_000, 10_000.0)]), 6) == 2.0
@@ -381,7 +393,8 @@ def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
                       load_seconds=0.1, index_seconds=0.1, analyze_seconds=0.1,
                       client_ids=("a",))
     size = SizeResult(seed=seed, timing=Timing(runs_ms=(3000.0, 3100.0, 2900.0), rows=((1,),)),
-                      plan_top=(), execution_ms=3000.0, planning_ms=1.0)
+                      plan_top=(), execution_ms=3000.0, planning_ms=1.0, size=1000,
+                      unit=SYNTHETIC.unit)
     first = 'CREATE INDEX ON "Message" ("aiDraftId", "sentAt")'
     second = 'CREATE INDEX ON "AIDraft" ("id") INCLUDE ("leadId")'
     unused = 'CREATE INDEX ON "Lead" ("id", "clientId")'
@@ -393,13 +406,88 @@ def test_text_report_shows_the_range_the_rounds_and_the_kept_set() -> None:
     )
     combined = IndexAdvice(f"{first};\n{second}", "scan", 3000.0, 2000.0, 90.0, pairs=3, wins=3)
     result = BenchResult(query="q.sql:1", driver="node-postgres", sizes=(size,), advice=advice,
-                         combined=combined, budget_ms=10_000.0, history_days=365, window_days=30)
+                         combined=combined, budget_ms=10_000.0, history_days=365, window_days=30,
+                         timeline=SYNTHETIC.timeline, dated=SYNTHETIC.dated)
     text = format_text([result])
+    assert "data: 1,000 leads, 2,500 drafts, 5,000 messages in 5 clients (all in scope)" in text
     assert "range: the last 30 of 365 days of sends (about 8% of the drafts)" in text
     assert "budget: statement timeout 10,000 ms; goal a quarter of it, 2,500 ms: OVER" in text
     assert "[with 1 kept index in place]: " + second in text
     assert "the 2 kept together: 3,000 ms -> 2,000 ms (33.3% faster, within the goal):" in text
     assert text.count("tried, not used by the plan: " + unused) == 1
+
+
+@dataclass(frozen=True)
+class ToySeed:
+    """A third-party generator's report: its own counts, no booking field."""
+
+    counts: dict[str, int]
+    scope: str = ""
+    load_seconds: float = 0.5
+    index_seconds: float = 0.25
+    analyze_seconds: float = 0.25
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def seconds(self) -> float:
+        return self.load_seconds + self.index_seconds + self.analyze_seconds
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds
+
+    @property
+    def load_rows_per_s(self) -> float:
+        return self.rows / self.load_seconds
+
+
+def _toy_result(*sizes: tuple[int, dict[str, int]]) -> Any:
+    from convguard.kit.bench.benchmark import BenchResult, SizeResult, Timing
+
+    return BenchResult(
+        query="q.sql:1", driver="node-postgres", history_days=90, window_days=30,
+        timeline="payments", dated="invoices",
+        sizes=tuple(SizeResult(seed=ToySeed(counts), timing=Timing(runs_ms=(ms,), rows=()),
+                               plan_top=(), execution_ms=ms, planning_ms=0.1, size=size,
+                               unit="invoices")
+                    for (size, counts), ms in zip(sizes, (10.0, 100.0))))
+
+
+def test_the_report_speaks_in_the_generators_unit_and_counts() -> None:
+    """A profile's generator names its unit and what it seeded: no lead, draft or message."""
+    from convguard.commands.bench import format_json, format_text
+
+    result = _toy_result((1_000, {"invoices": 1_000, "customers": 50}),
+                         (10_000, {"invoices": 10_000, "customers": 500}))
+    text = format_text([result])
+    assert "data: 10,000 invoices, 500 customers\n" in text
+    assert "range: the last 30 of 90 days of payments (about 33% of the invoices)" in text
+    assert "costliest plan nodes at 10,000 invoices" in text
+    assert text.split("\n")[6].split() == ["invoices", "customers", "seed", "rows/s", "query",
+                                           "x", "prev"]
+    assert text.split("\n")[8].split()[:2] == ["10,000", "500"]
+    assert not {"lead", "leads", "drafts", "messages"} & set(text.replace(",", " ").split())
+    document = json.loads(format_json([result]))
+    assert (document["unit"], document["size"], document["invoices"], document["customers"]) \
+        == ("invoices", 10_000, 10_000, 500)
+    assert [size["size"] for size in document["sizes"]] == [1_000, 10_000]
+    assert "leads" not in document and document["growth_slope"] == 1.0
+
+
+@pytest.mark.parametrize(("counts", "message"), [
+    ({"query_ms": 1}, "reports a count named 'query_ms', a key of the bench report itself"),
+    ({"orders": 1.5}, "reports 'orders': 1.5, not a count"),
+])
+def test_a_generator_count_the_report_cannot_hold_is_a_clear_error(counts: dict[str, Any],
+                                                                   message: str) -> None:
+    from convguard._errors import ConvguardError
+    from convguard.kit.bench.benchmark import checked_seed
+
+    with pytest.raises(ConvguardError, match="the data generator ToySeed " + re.escape(message)):
+        checked_seed(ToySeed(counts), ToySeed({}))
 
 
 @pytest.mark.parametrize(("condition", "message"), [

@@ -3,7 +3,8 @@
 The metric (``SEMANTICS.md`` in this package): for one tenant and the half-open range
 ``[from, to)`` of ``Order.createdAt``, the number of orders and their revenue per status. The
 profile brings two rules (``ORD101`` inclusive upper bound, ``ORD102`` no tenant filter), a
-pure-Python oracle and three scenarios, and registers through the ``convguard.profiles`` entry
+pure-Python oracle, three scenarios and a data generator for ``convguard bench`` (sizes in
+orders: :mod:`.synthetic`), and registers through the ``convguard.profiles`` entry
 point of this package's ``pyproject.toml``; convguard itself knows nothing about it.
 
 Example:
@@ -119,6 +120,12 @@ def _cells(stats: OrderStats) -> Mapping[str, Mapping[str, Any]]:
     return stats.counts
 
 
+def _synthetic() -> Any:
+    from order_status_profile.synthetic import SYNTHETIC  # on first use: check stays light
+
+    return SYNTHETIC
+
+
 # The rules -------------------------------------------------------------------------------------
 
 def _role_parameters(context: RuleContext, role: str) -> frozenset[int]:
@@ -211,6 +218,7 @@ PROFILE = Profile(
     rules=(range_end_inclusive, missing_tenant_filter),
     rule_prefix="ORD",
     scenarios=os.path.join(HERE, "scenarios"),
+    synthetic=_synthetic,
     semantics=os.path.join(HERE, "SEMANTICS.md"),
 )
 

@@ -72,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
     "MIN_GAIN_RATIO",
+    "REPORT_KEYS",
     "SAFETY_TIMEOUT",
     "BenchResult",
     "IndexAdvice",
@@ -83,6 +84,7 @@ __all__ = [
     "bench_scenario",
     "candidate_indexes",
     "check_timeout",
+    "checked_seed",
     "explain",
     "growth_slope",
     "measure",
@@ -223,26 +225,26 @@ class IndexAdvice:
 
 @dataclass(frozen=True)
 class SizeResult:
-    """The figures at one data size."""
+    """The figures at one data size: ``size`` in the profile's data generator's ``unit``."""
 
     seed: SeedReport
     timing: Timing
     plan_top: tuple[PlanNode, ...]
     execution_ms: float
     planning_ms: float
-
-    @property
-    def leads(self) -> int:
-        return self.seed.leads
+    size: int
+    unit: str
 
     @property
     def query_ms(self) -> float:
         return self.timing.median_ms
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures by json key: the generator's counts under their own labels (``leads``,
+        ``drafts``, ... for the booking profile), next to ``unit`` and ``size``."""
         seed = self.seed
         return {
-            "leads": seed.leads, "drafts": seed.drafts, "messages": seed.messages,
+            "unit": self.unit, "size": self.size, **seed.counts,
             "rows_seeded": seed.rows,
             "seed_rows_per_s": round(seed.load_rows_per_s),
             "seed_total_rows_per_s": round(seed.rows_per_s),
@@ -271,10 +273,19 @@ class BenchResult:
     settings: Mapping[str, str] = field(default_factory=dict)
     history_days: int = DEFAULT_HISTORY_DAYS
     window_days: int = DEFAULT_WINDOW_DAYS
+    #: what the history's days are days of, and the rows spread over them (the generator's
+    #: ``timeline`` and ``dated``; the text report's range line)
+    timeline: str = "data"
+    dated: str = "data"
 
     @property
     def largest(self) -> SizeResult:
         return self.sizes[-1]
+
+    @property
+    def unit(self) -> str:
+        """The unit of ``sizes``: the plural name the profile's data generator gives it."""
+        return self.largest.unit
 
     @property
     def goal_ms(self) -> float | None:
@@ -283,7 +294,7 @@ class BenchResult:
 
     @property
     def slope(self) -> float | None:
-        return growth_slope([(size.leads, size.query_ms) for size in self.sizes])
+        return growth_slope([(size.size, size.query_ms) for size in self.sizes])
 
     @property
     def helpful_advice(self) -> tuple[IndexAdvice, ...]:
@@ -317,24 +328,69 @@ def synthetic_of(plan: QueryPlan) -> SyntheticData:
             f"bench needs a data generator from the query's profile, and {plan.label} has "
             "no profile: it cannot invent a production-size dataset for an arbitrary schema",
             path=plan.query.path, line=plan.query.span.start_position.line,
-            hint="bench queries of a profile with a data generator (e.g. booking-conversion): "
+            hint=f"bench queries of a profile with a data generator ({_generating()}): "
                  "declare [[query]] profile = \"...\"; for this query, time it on your own data "
                  "with convguard.kit.run_query")
     if profile.synthetic is None:
         raise ConvguardError(f"bench needs a data generator from the query's profile, and "
                              f"profile {profile.name!r} has none", path=plan.query.path,
                              line=plan.query.span.start_position.line,
-                             hint="bench a query of a profile with a synthetic data generator "
-                                  "(e.g. booking-conversion)")
-    return profile.synthetic()  # type: ignore[no-any-return]
+                             hint=f"bench a query of a profile with a synthetic data generator "
+                                  f"({_generating()}), or give profile {profile.name!r} one "
+                                  "(Profile(synthetic=...), see the README's profile section)")
+    return profile.synthetic()
+
+
+def _generating() -> str:
+    """The installed profiles that have a data generator, for a hint."""
+    from convguard.profiles import available_profiles
+
+    names = sorted(name for name, profile in available_profiles().items()
+                   if profile.synthetic is not None)
+    return "installed: " + ", ".join(names) if names else "none is installed"
+
+
+#: The keys of a size's json figures: a generator's count labels must leave them to the bench.
+REPORT_KEYS = frozenset({"unit", "size", "rows_seeded", "seed_rows_per_s",
+                         "seed_total_rows_per_s", "seed_seconds", "query_ms", "runs_ms",
+                         "explain_ms", "planning_ms", "rows", "plan_top", "query", "driver",
+                         "result", "budget_ms", "goal_ms", "within_goal", "sizes",
+                         "growth_slope", "advice", "candidates", "combined_advice", "settings",
+                         "history_days", "window_days"})
+
+
+def checked_seed(seed: SeedReport, synthetic: Any) -> SeedReport:
+    """``seed`` once its counts can be reported: ints under a label that is none of the report's
+    own json keys (a ConvguardError naming the generator otherwise).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> checked_seed(SimpleNamespace(counts={"orders": 3}), object()).counts
+        {'orders': 3}
+        >>> checked_seed(SimpleNamespace(counts={"rows": 3}), object())
+        Traceback (most recent call last):
+        ...
+        convguard._errors.ConvguardError: the data generator object reports a count named 'rows', a key of the bench report itself (hint: label it by what was seeded, e.g. 'orders')
+    """
+    name = type(synthetic).__name__
+    for label, count in seed.counts.items():
+        if label in REPORT_KEYS:
+            raise ConvguardError(f"the data generator {name} reports a count named {label!r}, a "
+                                 "key of the bench report itself",
+                                 hint="label it by what was seeded, e.g. 'orders'")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ConvguardError(f"the data generator {name} reports {label!r}: {count!r}, not "
+                                 "a count", hint="counts are ints, e.g. {\"orders\": 1000}")
+    return seed
 
 
 def bench_scenario(spec: Any, synthetic: SyntheticData, *,
-                   window_days: int = DEFAULT_WINDOW_DAYS) -> Scenario:
+                   window_days: int = DEFAULT_WINDOW_DAYS, size: int | None = None) -> Scenario:
     """The scenario the bench runs: ``synthetic``'s params for the last ``window_days`` of the
-    data in ``spec`` (the rows are already in the database)."""
+    data in ``spec`` (the rows are already in the database); ``size`` names it."""
     return Scenario(
-        name=f"synthetic-{spec.leads}", description="synthetic data", path="<synthetic>",
+        name=f"synthetic-{size}" if size is not None else "synthetic",
+        description="synthetic data", path="<synthetic>",
         params=dict(synthetic.params(spec, window_days=window_days)),
         dataset=Dataset(), expected=None)
 
@@ -929,10 +985,11 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
         raise ConvguardError("bench seeds one dataset per size for every query: the queries' "
                              "profiles generate different data", hint="bench one profile's "
                              "queries at a time")
+    unit = synthetic.unit if synthetic is not None else "rows"
     if spec_for is None:
-        def spec_for(leads: int) -> Any:
+        def spec_for(size: int) -> Any:
             assert synthetic is not None
-            return synthetic.spec(leads, history_days=history_days)
+            return synthetic.spec(size, history_days=history_days)
     history = spec_for(1).history_days
     if not 1 <= window_days <= history:
         raise ConvguardError(f"the range ({window_days} days) must be 1 day up to the history "
@@ -941,36 +998,39 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
 
     ordered = sorted(set(sizes))
     if not ordered or ordered[0] < 1:
-        raise ConvguardError("bench needs at least one size of one lead or more",
+        raise ConvguardError(f"bench needs at least one size of 1 or more {unit}",
                              hint="e.g. --sizes 10000,100000")
     per_plan: list[dict[str, Any]] = [{"sizes": [], "advice": (), "combined": None}
                                       for _ in plans]
     settings: dict[str, str] = {}
-    for position, leads in enumerate(ordered):
-        spec = spec_for(leads)
+    for position, size in enumerate(ordered):
+        spec = spec_for(size)
         bounds = []
-        for plan, synthetic in zip(plans, synthetics):
+        for plan, generator in zip(plans, synthetics):
             with _about(plan):
-                bounds.append(plan.bind(bench_scenario(spec, synthetic, window_days=window_days)))
+                bounds.append(plan.bind(bench_scenario(spec, generator, window_days=window_days,
+                                                       size=size)))
         with create_database(server, prefix="convguard_bench") as database:
-            bar = (Progress.to_stderr(f"seeding {leads:,} leads") if progress
+            bar = (Progress.to_stderr(f"seeding {size:,} {unit}") if progress
                    else Progress.silent())
-            seed = synthetics[0].seed(database.connect, spec, progress=bar)
+            seed = checked_seed(synthetics[0].seed(database.connect, spec, progress=bar),
+                                synthetics[0])
             open_to_query_role(database, server)
             conn = bench_connection(database, server, timeout=time_bound.statement_timeout)
             admin = database.connect(purpose="bench-admin")
             try:
                 settings = _settings(conn)
                 for plan, bound, collected in zip(plans, bounds, per_plan):
-                    status(f"measuring {plan.label} on {leads:,} leads")
-                    with _about(plan, f"on {leads:,} leads"):
+                    status(f"measuring {plan.label} on {size:,} {unit}")
+                    with _about(plan, f"on {size:,} {unit}"):
                         document = explain(conn, bound, time_bound=time_bound)
                         nodes = plan_nodes(document)
                         timing = measure(conn, bound, time_bound=time_bound)
                         collected["sizes"].append(SizeResult(
                             seed=seed, timing=timing, plan_top=tuple(nodes[:TOP_NODES]),
                             execution_ms=float(document.get("Execution Time") or 0.0),
-                            planning_ms=float(document.get("Planning Time") or 0.0)))
+                            planning_ms=float(document.get("Planning Time") or 0.0),
+                            size=size, unit=unit))
                         if advise_indexes and position == len(ordered) - 1:
                             collected["advice"], collected["combined"] = advise(
                                 conn, admin, bound, document, nodes, status=status,
@@ -981,14 +1041,17 @@ def run_bench(plans: Sequence[QueryPlan], server: Server, sizes: Sequence[int], 
     return [BenchResult(query=plan.label, driver=plan.driver, sizes=tuple(collected["sizes"]),
                         advice=tuple(collected["advice"]), combined=collected["combined"],
                         budget_ms=timeout_ms(plan.statement_timeout), settings=settings,
-                        history_days=history, window_days=window_days)
+                        history_days=history, window_days=window_days,
+                        timeline=synthetic.timeline if synthetic is not None else "data",
+                        dated=synthetic.dated if synthetic is not None else "data")
             for plan, collected in zip(plans, per_plan)]
 
 
 @contextmanager
 def _about(plan: Any, where: str = "") -> Iterator[None]:
     """An error while benching ``plan`` names the query: its file and line (and function), and
-    the size it was measured on (``where``, e.g. ``"on 10,000 leads"``)."""
+    the size it was measured on (``where``, e.g. ``"on 10,000 leads"``, in the data generator's
+    unit)."""
     query = plan.query
     detail = ", ".join(part for part in (f"in {query.function}" if query.function else "",
                                          where) if part)

@@ -1,10 +1,11 @@
 """What ``convguard bench`` needs from a profile: a generator of synthetic data at scale.
 
-A profile's ``synthetic()`` returns a :class:`SyntheticData`: it builds a spec of a size (a
-number of *leads*, the profile's unit of size, spread over ``history_days``), seeds an empty
-database with it (in the server, at hundreds of thousands of rows a second) and gives the
-query's parameters for the last ``window_days`` of it. :class:`Progress` draws the seeding's
-progress bar.
+A profile's ``synthetic()`` returns a :class:`~convguard.profiles.SyntheticData` (the contract
+lives with the profiles API, :mod:`convguard.profiles`): it names its unit of size (``"leads"``,
+``"orders"``, ...), builds a spec of a size spread over ``history_days``, seeds an empty
+database with it (in the server, at hundreds of thousands of rows a second), reports the counts it
+seeded and gives the query's parameters for the last ``window_days`` of it. :class:`Progress`
+draws the seeding's progress bar.
 
 Example:
     >>> import io
@@ -18,46 +19,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TextIO
+from typing import TextIO
+
+from convguard.profiles import SeedProgress, SeedReport, SyntheticData
 
 MAX_HISTORY_DAYS = 3650
 DEFAULT_HISTORY_DAYS = 365
-
-
-class SeedReport(Protocol):
-    """What was seeded, and how fast (``seconds``: load, indexes and statistics)."""
-
-    clients: int
-    leads: int
-    drafts: int
-    messages: int
-    load_seconds: float
-    index_seconds: float
-    analyze_seconds: float
-
-    @property
-    def rows(self) -> int: ...
-    @property
-    def seconds(self) -> float: ...
-    @property
-    def rows_per_s(self) -> float: ...
-    @property
-    def load_rows_per_s(self) -> float: ...
-
-
-class SyntheticData(Protocol):
-    """A profile's synthetic data generator for ``convguard bench``."""
-
-    def spec(self, leads: int, *, history_days: int = DEFAULT_HISTORY_DAYS) -> Any:
-        """The spec of one size (it has ``leads`` and ``history_days``)."""
-
-    def seed(self, connect: Callable[[], Any], spec: Any, *,
-             progress: Progress | None = None) -> SeedReport:
-        """Create the schema in the empty database ``connect`` opens and fill it."""
-
-    def params(self, spec: Any, *, window_days: int) -> Mapping[str, Any]:
-        """The scenario params of a run over the last ``window_days`` of the data."""
 
 
 class Progress:
@@ -113,4 +80,5 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["DEFAULT_HISTORY_DAYS", "MAX_HISTORY_DAYS", "Progress", "SeedReport", "SyntheticData"]
+__all__ = ["DEFAULT_HISTORY_DAYS", "MAX_HISTORY_DAYS", "Progress", "SeedProgress", "SeedReport",
+           "SyntheticData"]

@@ -126,6 +126,15 @@ class SeedReport:
     client_ids: tuple[str, ...]
 
     @property
+    def counts(self) -> dict[str, int]:
+        """What the bench report shows (and its json keys): leads, drafts and messages."""
+        return {"leads": self.leads, "drafts": self.drafts, "messages": self.messages}
+
+    @property
+    def scope(self) -> str:
+        return f"in {self.clients} clients (all in scope)"
+
+    @property
     def rows(self) -> int:
         return self.clients + self.campaigns + self.leads + self.drafts + self.messages
 
@@ -487,16 +496,26 @@ def _counts(conn: Connection) -> dict[str, int]:
 
 
 class BookingSynthetic:
-    """The profile's :class:`~convguard.kit.bench.data.SyntheticData` for ``convguard bench``.
+    """The profile's :class:`~convguard.profiles.SyntheticData` for ``convguard bench``: sizes
+    are counted in leads (``--sizes 10000,100000``), the report shows leads, drafts and messages.
 
     Example:
+        >>> SYNTHETIC.unit, SYNTHETIC.default_size
+        ('leads', 100000)
         >>> params = SYNTHETIC.params(SYNTHETIC.spec(10), window_days=30)
         >>> params["from"], params["to"], len(params["client_ids"])
         ('2026-01-02T00:00:00Z', '2026-02-01T00:00:00Z', 5)
     """
 
-    def spec(self, leads: int, *, history_days: int = DEFAULT_HISTORY_DAYS) -> SyntheticSpec:
-        return SyntheticSpec(leads=leads, history_days=history_days)
+    unit = "leads"
+    default_size = 100_000
+    #: the days of the history are days of sends; the drafts are spread over them
+    timeline = "sends"
+    dated = "drafts"
+
+    def spec(self, size: int, *, history_days: int = DEFAULT_HISTORY_DAYS) -> SyntheticSpec:
+        """``size`` leads over ``history_days``."""
+        return SyntheticSpec(leads=size, history_days=history_days)
 
     def seed(self, connect: Callable[[], Connection], spec: SyntheticSpec, *,
              progress: Progress | None = None) -> SeedReport:
