@@ -79,6 +79,8 @@ _STATEMENT_START = re.compile(
 _DECLARATION_WORDS = frozenset({"const", "let", "var"})
 _MODIFIERS = frozenset({"public", "private", "protected", "readonly", "override"})
 _UNSET = -1
+#: What a ``let`` may hold at a point: (conditional assignments, the value they override).
+_Values = tuple[list[tuple[int, int]], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,7 @@ class FragmentAssembler:
         self._memo: dict[object, tuple[Node | None, tuple[int, ...]]] = {}
         self._assigned: dict[int, list[tuple[int, tuple[int, int]]]] = {}
         self._braces: list[int] | None = None
+        self._chains: dict[int, tuple[int, int, list[tuple[int, int]], bool]] | None = None
         self._generation = 0
         self._logged: dict[object, int] = {}
         self._innermost: dict[int, Function | None] = {}
@@ -526,7 +529,8 @@ class FragmentAssembler:
         while index < limit:
             if (kinds[index] == "ident" and texts[index] == name and texts[index + 1] == "."
                     and texts[index + 2] == "push" and texts[index + 3] == "("
-                    and texts[index - 1] not in (".", "?.")):
+                    and texts[index - 1] not in (".", "?.")
+                    and self.lookup(index)[1] is declaration):
                 paren = index + 3
                 optional = self._conditional(index, base)
                 for argument in self._arguments(paren):
@@ -559,7 +563,8 @@ class FragmentAssembler:
         """What the name at ``token`` refers to: ``("parameter", param, function)``,
         ``("variable", declaration, None)``, ``("import", None, None)`` or ``("none", ...)``.
 
-        The scoping rules are the language's, simplified (blocks do not scope ``const``); the
+        The scoping rules are the language's, simplified (``const``/``let`` are block-scoped,
+        ``var`` function-scoped, declarations are not hoisted within one function); the
         TypeScript compiler's binder agrees on the fixtures (``tests/extract/test_ts_crosscheck``).
         """
         name = self.x.texts[token]
@@ -627,17 +632,137 @@ class FragmentAssembler:
     def _options(self, declaration: Declaration, use: int) -> list[tuple[int, int]]:
         """The expressions a name may hold at ``use``: the conditional assignments first (like a
         ternary's truthy branch), then the value they override (the initialiser, or the last
-        unconditional assignment)."""
+        unconditional assignment). An ``if``/``else`` whose every branch assigns (or leaves by
+        ``return``/``throw``) overrides the value before it: that value never reaches ``use``."""
         base: list[tuple[int, int]] = [declaration.init] if declaration.init is not None else []
-        conditional: list[tuple[int, int]] = []
-        if declaration.keyword != "const":
-            block = self._brace_of(declaration.token)
-            for token, rhs in self._assignments(declaration, use):
-                if self._conditional(token, block):
-                    conditional.append(rhs)
-                else:
-                    base, conditional = [rhs], []
+        if declaration.keyword == "const":
+            return base
+        assignments = self._assignments(declaration, use)
+        if not assignments:
+            return base
+        block = self._brace_of(declaration.token)
+        conditional, base = self._flow(assignments, block, -1, ([], base), use)
         return conditional + base
+
+    def _flow(self, assignments: list[tuple[int, tuple[int, int]]], block: int, statement: int,
+              state: _Values, use: int) -> _Values:
+        """The values after ``assignments`` (in source order, all inside block ``block``, or in
+        the single-statement branch starting at ``statement``), from ``state`` before them."""
+        conditional, base = state
+        position = 0
+        while position < len(assignments):
+            token, rhs = assignments[position]
+            chain = self._chain_in(token, block) if statement < 0 else None
+            if chain is None:
+                if (token == statement) if statement >= 0 else \
+                        not self._conditional(token, block):
+                    conditional, base = [], [rhs]
+                elif rhs not in conditional:
+                    conditional = [*conditional, rhs]
+                position += 1
+                continue
+            start, end, branches, has_else = chain
+            inside = []
+            while position < len(assignments) and assignments[position][0] < end:
+                inside.append(assignments[position])
+                position += 1
+            outs: list[_Values] = []
+            for first, stop in branches:
+                if start < use < end and not first <= use < stop:
+                    continue  # `use` is in another branch: this one never runs before it
+                mine = [item for item in inside if first <= item[0] < stop]
+                branch_block, branch_statement = (first, -1) if self.x.text(first) == "{" \
+                    else (block, first)
+                out = self._flow(mine, branch_block, branch_statement, (conditional, base), use)
+                if not (first <= use < stop) and self._leaves(first, stop):
+                    continue  # the branch returns or throws: its values never reach `use`
+                outs.append(out)
+            if start < use < end:
+                if outs:
+                    conditional, base = outs[0]
+                continue
+            reaching = list(dict.fromkeys(value for out in outs for value in (*out[0], *out[1])))
+            if has_else:
+                conditional, base = [], reaching
+            else:
+                before = set(conditional) | set(base)
+                conditional = [*conditional, *(value for value in reaching if value not in before)]
+        return conditional, base
+
+    def _chain_in(self, token: int, block: int
+                  ) -> tuple[int, int, list[tuple[int, int]], bool] | None:
+        """The ``if`` statement directly in ``block`` one of whose branches holds ``token``."""
+        top = self._brace_of(token)
+        if top == block:
+            top = token  # a single-statement branch starting at `token`
+        else:
+            while top >= 0 and self._brace_of(top) != block:
+                top = self._brace_of(top)
+            if top < 0:
+                return None
+        return self._branch_starts().get(top)
+
+    def _branch_starts(self) -> dict[int, tuple[int, int, list[tuple[int, int]], bool]]:
+        """First token of every ``if``/``else`` branch -> its whole statement: ``(start, end,
+        branches, has_else)``, an ``else if`` chain being one statement."""
+        if self._chains is None:
+            x = self.x
+            self._chains = {}
+            for index in range(x.count):
+                if x.kinds[index] == "ident" and x.texts[index] == "if" \
+                        and x.text(index - 1) not in ("else", ".", "?.") \
+                        and x.text(index + 1) == "(":
+                    chain = self._if_chain(index)
+                    if chain is not None:
+                        for first, _ in chain[2]:
+                            self._chains[first] = chain
+        return self._chains
+
+    def _if_chain(self, if_token: int) -> tuple[int, int, list[tuple[int, int]], bool] | None:
+        x = self.x
+        branches: list[tuple[int, int]] = []
+        token = if_token
+        for _ in range(10_000):
+            paren = token + 1
+            if x.text(paren) != "(" or x.match[paren] <= paren:
+                return None
+            body = x.match[paren] + 1
+            end = self._statement_end(body)
+            if end <= body:
+                return None
+            branches.append((body, end))
+            if x.text(end) != "else":
+                return if_token, end, branches, False
+            if x.text(end + 1) == "if":
+                token = end + 1
+                continue
+            last = self._statement_end(end + 1)
+            if last <= end + 1:
+                return None
+            branches.append((end + 1, last))
+            return if_token, last, branches, True
+        return None
+
+    def _statement_end(self, first: int) -> int:
+        """The index after the statement starting at ``first`` (a block or one statement)."""
+        x = self.x
+        if first >= x.count:
+            return first
+        if x.texts[first] == "{":
+            return x.match[first] + 1 if x.match[first] > first else first
+        if x.texts[first] == "if":
+            chain = self._if_chain(first)
+            return chain[1] if chain is not None else first
+        end = x._expression_end(first, {})
+        return end + 1 if x.text(end) == ";" else end
+
+    def _leaves(self, first: int, stop: int) -> bool:
+        """Does the branch ``first..stop`` end by ``return``/``throw`` at its own top level?"""
+        x = self.x
+        if x.texts[first] != "{":
+            return x.texts[first] in ("return", "throw")
+        return any(x.kinds[index] == "ident" and x.texts[index] in ("return", "throw")
+                   and self._brace_of(index) == first for index in range(first + 1, stop))
 
     def _declared_options(self, declaration: Declaration, options: list[tuple[int, int]],
                           inner: Context) -> Node | None:
@@ -693,7 +818,8 @@ class FragmentAssembler:
                     and kinds[index + 1] == "punct"
                     and texts[index - 1] not in (".", "?.", "const", "let", "var")):
                 end = x._expression_end(index + 2, {})
-                found.append((index, (index + 2, end)))
+                if self.lookup(index)[1] is declaration:  # not a shadowing inner name
+                    found.append((index, (index + 2, end)))
                 index = max(end, index + 1)
                 continue
             index += 1
@@ -904,11 +1030,22 @@ class FragmentAssembler:
                 continue
             if self.innermost(declaration.token) is not function:
                 continue
+            if not self._in_block_of(declaration, use):
+                continue
             if declaration.token < use:
                 best = declaration
             elif best is None and function is not self.innermost(use):
                 best = declaration
         return best
+
+    def _in_block_of(self, declaration: Declaration, use: int) -> bool:
+        """Is ``use`` inside the block that scopes ``declaration``? ``const``/``let`` (and
+        destructuring) are block-scoped: one declared in an ``if`` body or a loop is not seen
+        after it. ``var`` is function-scoped."""
+        if declaration.keyword == "var":
+            return True
+        block = self._brace_of(declaration.token)
+        return block < 0 or block < use < self.x.match[block]
 
     def _function_named(self, name: str, use: int) -> Function | None:
         found = [function for function in self.functions if function.name == name]
