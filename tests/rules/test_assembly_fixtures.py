@@ -60,7 +60,8 @@ def test_a_finding_is_reported_once_per_call_site(path: Path) -> None:
 def test_every_pattern_has_a_clean_and_a_defective_file() -> None:
     names = {path.stem for path in FILES}
     for pattern in ("const-ternary", "inline-ternary", "if-else-assignment", "joined-array",
-                    "helper-returns", "closure", "fragment-as-identifier", "opaque-fragments"):
+                    "helper-returns", "closure", "fragment-as-identifier", "opaque-fragments",
+                    "block-scope", "if-else-override"):
         assert pattern in names and f"{pattern}-defect" in names, pattern
         clean = (ASSEMBLY / f"{pattern}.ts").read_text(encoding="utf-8")
         defect = (ASSEMBLY / f"{pattern}-defect.ts").read_text(encoding="utf-8")
@@ -140,3 +141,23 @@ def test_bounded_combinations_cover_every_branch() -> None:
     assert queries[0].combinations == 256 and len(queries) == queries[0].variants <= 32
     choices = {choice for q in queries for choice in q.choices}
     assert len(choices) == 16  # 8 ternaries x 2 branches
+
+
+def test_block_scoped_names_do_not_leak_out_of_their_block() -> None:
+    sqls = [" ".join(q.sql.split()) for q in _queries("block-scope.ts")]
+    assert sqls == [
+        """SELECT m.id FROM "Message" m WHERE m.direction = 'inbound'""",
+        """SELECT count(*) FROM "Message" m WHERE m."sentAt" IS NOT NULL AND """
+        """m.direction = 'outbound' LIMIT $1""",
+        'SELECT l.id FROM "Lead" l WHERE l."clientId" = $1']
+
+
+def test_an_if_else_assigning_in_every_branch_overrides_the_first_value() -> None:
+    queries = _queries("if-else-override.ts")
+    assert len(queries) == 6  # 2 ranges x 3 orders; Prisma.empty before them reaches nothing
+    assert all("WHERE  ORDER" not in q.sql and "ORDER BY  " not in q.sql
+               and q.sql.rstrip().endswith("LIMIT 50") for q in queries)
+    # an `if` without `else` keeps the value before it: both scopes reach the query
+    defect = [" ".join(q.sql.split()) for q in _queries("if-else-override-defect.ts")]
+    assert len(defect) == 4 and not any("touchedAt" in sql for sql in defect)
+    assert {'l."ownerId" IS NOT NULL' in sql for sql in defect} == {True, False}

@@ -109,6 +109,7 @@ class Declaration:
     keyword: str
     init: tuple[int, int] | None
     function: Function | None
+    keyword_token: int  # the `const`/`let`/`var`: its block scopes the declaration
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity: hashing a chain of callers is O(1)
@@ -992,7 +993,8 @@ class FragmentAssembler:
             if x.text(name) in ("{", "["):  # `const { from, to } = ...`: values, none a fragment
                 for token in self._pattern_names(name, x.match[name] + 1):
                     found.setdefault(x.texts[token], []).append(
-                        Declaration(x.texts[token], token, "destructured", None, None))
+                        Declaration(x.texts[token], token, "destructured", None, None,
+                                    keyword))
                 continue
             if x.kind(name) != "ident":
                 continue
@@ -1002,10 +1004,10 @@ class FragmentAssembler:
             init = None
             if equals >= 0 and x.text(equals) == "=":
                 init = (equals + 1, x._expression_end(equals + 1, arrow_ends))
-            elif x.texts[keyword] == "const":
-                continue
+            elif x.texts[keyword] == "const" and x.text(name + 1) not in ("of", "in"):
+                continue  # `for (const x of xs)` declares a value; `const enum` none
             found.setdefault(x.texts[name], []).append(
-                Declaration(x.texts[name], name, x.texts[keyword], init, None))
+                Declaration(x.texts[name], name, x.texts[keyword], init, None, keyword))
         return found
 
     def _declaration(self, name: str, use: int) -> Declaration | None:
@@ -1044,7 +1046,7 @@ class FragmentAssembler:
         after it. ``var`` is function-scoped."""
         if declaration.keyword == "var":
             return True
-        block = self._brace_of(declaration.token)
+        block = self._brace_of(declaration.keyword_token)
         return block < 0 or block < use < self.x.match[block]
 
     def _function_named(self, name: str, use: int) -> Function | None:
