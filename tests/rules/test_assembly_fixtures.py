@@ -61,7 +61,7 @@ def test_every_pattern_has_a_clean_and_a_defective_file() -> None:
     names = {path.stem for path in FILES}
     for pattern in ("const-ternary", "inline-ternary", "if-else-assignment", "joined-array",
                     "helper-returns", "closure", "fragment-as-identifier", "opaque-fragments",
-                    "block-scope", "if-else-override"):
+                    "block-scope", "if-else-override", "mapped-fragments"):
         assert pattern in names and f"{pattern}-defect" in names, pattern
         clean = (ASSEMBLY / f"{pattern}.ts").read_text(encoding="utf-8")
         defect = (ASSEMBLY / f"{pattern}-defect.ts").read_text(encoding="utf-8")
@@ -161,3 +161,18 @@ def test_an_if_else_assigning_in_every_branch_overrides_the_first_value() -> Non
     defect = [" ".join(q.sql.split()) for q in _queries("if-else-override-defect.ts")]
     assert len(defect) == 4 and not any("touchedAt" in sql for sql in defect)
     assert {'l."ownerId" IS NOT NULL' in sql for sql in defect} == {True, False}
+
+
+def test_mapped_fragments_are_sql_elements_with_their_own_values() -> None:
+    insert, select = _queries("mapped-fragments.ts")
+    row = "($%d, $%d, 'inbound', $%d, $%d::timestamptz)"
+    assert " ".join(insert.sql.split()).endswith(
+        "VALUES " + row % (1, 2, 3, 4) + ", " + row % (5, 6, 7, 8))
+    assert [p.expression for p in insert.placeholders] == [
+        "row.id", "row.leadId", "row.body", "row.sentAt"] * 2
+    assert all(p.kind == "value" for p in insert.placeholders)
+    # block body, a named function, and a `.map` to plain values (one list parameter)
+    assert "(l.tags @> ARRAY[$1]::text[] OR l.tags @> ARRAY[$2]::text[])" in select.sql
+    assert "($3 = ANY(l.tags) OR $4 = ANY(l.tags))" in select.sql
+    assert [(p.expression, p.kind) for p in select.placeholders][-1] == (
+        "Prisma.join(ids.map((id) => id.trim()))", "list")

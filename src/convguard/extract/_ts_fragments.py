@@ -174,6 +174,7 @@ class FragmentAssembler:
         self._logged: dict[object, int] = {}
         self._innermost: dict[int, Function | None] = {}
         self.consumed: set[int] = set()
+        self._element_callbacks: set[int] = set()  # `.map` callbacks followed (by `open`)
 
     # Scopes are built on first use: most files of a tree hold no SQL and never pay for them.
     def _scope_tables(self) -> tuple[list[Function], list[int], dict[str, list[Declaration]],
@@ -512,6 +513,9 @@ class FragmentAssembler:
         first, end = self._strip(first, end)
         if end - first >= 2 and x.texts[first] == "[" and x.match[first] == end - 1:
             return self._elements(first, end, context, optional=False)
+        mapped = self._mapped(first, end, context)
+        if mapped is not None:
+            return mapped
         if end - first != 1 or x.kinds[first] != "ident":
             return None
         declaration = self._declaration(x.texts[first], first)
@@ -539,6 +543,62 @@ class FragmentAssembler:
                 index = max(x.match[paren], index + 1)
             index += 1
         return elements
+
+    def _mapped(self, first: int, end: int, context: Context) -> list[tuple[Node, bool]] | None:
+        """``items.map((x) => Prisma.sql`(${x.a}, ${x.b})`)``: the elements are the fragment the
+        callback returns (an arrow, a function expression or a same-file function's name; every
+        ``return``), with its own interpolations as values. It stands for two elements, so that
+        the separator between them is checked too. None when the callback returns no fragment
+        (a ``.map`` to plain values is a list of values)."""
+        x = self.x
+        if end - first < 5 or x.texts[end - 1] != ")":
+            return None
+        paren = x.match[end - 1]
+        if paren <= first + 1 or x.texts[paren - 1] != "map" \
+                or x.texts[paren - 2] not in (".", "?."):
+            return None
+        arguments = self._arguments(paren)
+        if not arguments:
+            return None
+        callback = self._callback(*self._strip(*arguments[0]))
+        if callback is None or callback.open in context.stack:
+            return None
+        self._element_callbacks.add(callback.open)  # its parameters are the array's elements
+        inner = Context(context.bindings, context.stack | {callback.open}, context.depth + 1)
+        nodes = [(self.resolve(*body, inner), body) for body in self._returns_of(callback)]
+        if not any(node is not None and self._is_sql(node) for node, _ in nodes):
+            return None
+        if len(nodes) == 1:
+            node = nodes[0][0]
+        else:
+            line = x.host.position(x.starts[paren - 1]).line
+            node = Choice(tuple(option if option is not None else Value(
+                x.source(*body), "value", x.starts[body[0]], x.ends[body[1] - 1])
+                for option, body in nodes), f"`.map()` callback return (line {line})")
+        assert node is not None
+        return [(node, False), (node, False)]
+
+    def _callback(self, first: int, end: int) -> Function | None:
+        """The function an argument is: an inline arrow/function expression, or a name."""
+        x = self.x
+        if end - first == 1 and x.kinds[first] == "ident":
+            return self._function_named(x.texts[first], first)
+        position = bisect.bisect_left(self.function_starts, first)
+        if position >= len(self.functions):
+            return None
+        function = self.functions[position]
+        if not (function.open < end and function.close <= end):
+            return None
+        arrow = function.open if x.texts[function.open] == "=>" else function.open - 1
+        close = x._params_close_before(arrow if x.text(arrow) == "=>" else function.open)
+        start = x.match[close] if close >= 0 else arrow - 1
+        # only `async`, `function`, `*` or the function's name before its parameters: the whole
+        # argument is this function (not a call whose argument holds one)
+        if not 0 <= start - first <= 3 or any(
+                x.kinds[token] != "ident" and x.texts[token] != "*"
+                for token in range(first, start)):
+            return None
+        return function
 
     def _elements(self, open_: int, end: int, context: Context, *, optional: bool
                   ) -> list[tuple[Node, bool]]:
@@ -600,7 +660,7 @@ class FragmentAssembler:
                 return node
             if found.sql_typed:
                 return Opaque(name, _UNSET, _UNSET)
-            if not found.typed:
+            if not found.typed and function.open not in self._element_callbacks:
                 return Value(name, "value", _UNSET, _UNSET, ambiguous=True)
             return None
         if kind == "variable":
