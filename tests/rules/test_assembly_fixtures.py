@@ -176,3 +176,14 @@ def test_mapped_fragments_are_sql_elements_with_their_own_values() -> None:
     assert "($3 = ANY(l.tags) OR $4 = ANY(l.tags))" in select.sql
     assert [(p.expression, p.kind) for p in select.placeholders][-1] == (
         "Prisma.join(ids.map((id) => id.trim()))", "list")
+
+
+def test_a_syntax_error_away_from_an_opaque_fragment_is_the_statements_own() -> None:
+    queries = _queries("opaque-syntax-error-defect.ts")
+    assert [q.unverified_syntax for q in queries] == [None, None]
+    # the untyped `clientId` beside an opaque fragment is still a value (it once crashed)
+    assert [p.expression for p in queries[0].placeholders] == ["clientId"]
+    assert [[o.expression for o in q.opaque] for q in queries] == [
+        ["where"], ["activeLeads", "filter"]]
+    unverified = _queries("opaque-unverifiable.ts")
+    assert all(q.unverified_syntax for q in unverified) and len(unverified) == 2

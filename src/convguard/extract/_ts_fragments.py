@@ -1266,7 +1266,9 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
 
     Ambiguous values are tried as ``$n`` first. A syntax error that lies before every flexible
     leaf is the statement's own (reported as CG001). Otherwise the flexible leaf just before the
-    error takes its next stand-in; when none is left the statement's syntax is unverified.
+    error takes its next stand-in. When none is left, the error is still the statement's own if at
+    least two stand-ins got past the fragment and all failed at the same place after it (not at
+    the first token after it); else the statement's syntax is unverified.
 
     Returns the builder, the opaque fragments and the reason syntax is unverified (or None).
     """
@@ -1277,14 +1279,17 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
     choice = dict.fromkeys(flexible, 0)
     if any(isinstance(leaves[position], Value) for position in flexible):
         builder = make_builder()
-        build(builder, leaves, {})
-        starts = _leaf_starts(builder, leaves, [], {})
+        written = build(builder, leaves, {})
+        starts = _leaf_starts(builder, leaves, written, {})
         for position in flexible:
             leaf = leaves[position]
             if isinstance(leaf, Value):
                 start = starts[position]
                 if clause_position(builder.sql, start, _placeholder_end(builder.sql, start)):
                     choice[position] = 1  # a whole condition or clause: SQL, not a value
+    # per culprit: where each of its stand-ins that PostgreSQL parsed past failed, counted from
+    # the end of the stand-in (the text after it is the same whatever the stand-in)
+    past: dict[int, list[tuple[int, dict[int, int]]]] = {}
     for _ in range(4 * len(flexible) + 4):
         stand_ins = {position: options[position][index] for position, index in choice.items()
                      if options[position][index] is not None}
@@ -1301,7 +1306,20 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
         if not culprits:
             return builder, opaque, None  # the statement's own syntax error
         culprit = culprits[-1]
+        end = _leaf_end(builder.sql, starts[culprit], stand_ins.get(culprit))
+        if builder.sql[end:offset].strip():  # not at the first token after the fragment
+            past.setdefault(culprit, []).append((offset - end, dict(choice)))
         if choice[culprit] + 1 >= len(options[culprit]):
+            places = {distance for distance, _ in past.get(culprit, ())}
+            if len(past.get(culprit, ())) >= 2 and len(places) == 1:
+                # every stand-in that gets past the fragment fails at the same place after it:
+                # the statement's own error, whatever the fragment holds (reported as CG001)
+                chosen = past[culprit][0][1]
+                stand_ins = {position: options[position][index]
+                             for position, index in chosen.items()
+                             if options[position][index] is not None}
+                builder = make_builder()
+                return builder, build(builder, leaves, stand_ins), None
             names = ", ".join(f"${{{leaves[p].expression}}}"  # type: ignore[union-attr]
                               for p in flexible if stand_ins.get(p) is not None)
             return builder, opaque, (
@@ -1309,6 +1327,11 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
                 f"PostgreSQL parse the statement ({error.message})")
         choice[culprit] += 1
     return builder, opaque, "the stand-ins for opaque fragments did not settle"
+
+
+def _leaf_end(sql: str, start: int, stand_in: str | None) -> int:
+    """The SQL offset after a flexible leaf written at ``start`` (a stand-in or ``$n``)."""
+    return start + len(stand_in) if stand_in is not None else _placeholder_end(sql, start)
 
 
 _CLAUSE_BEFORE = frozenset({"where", "and", "or", "on", "having", "by", "from", "join",
