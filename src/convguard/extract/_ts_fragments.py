@@ -6,19 +6,26 @@ file uses whose text starts like a statement (it may be run from another module)
 root splices is followed, in the host file only:
 
 - ``const`` (and ``let``/``var``) names, in the same function or an enclosing one (closures) or
-  the module; ``let`` names take every value assigned before the use (``if``/``else``
-  assignments become a choice; an unconditional reassignment replaces the earlier values);
+  the module, ``const``/``let`` scoped by their block; ``let`` names take every value assigned
+  before the use (``if``/``else`` assignments become a choice; an unconditional reassignment,
+  or an ``if``/``else`` assigning in every branch, replaces the earlier values);
 - ternaries (both branches), ``a ?? b``/``a || b`` with a fragment on one side, ``Prisma.empty``;
 - helpers of the same file (``function`` declarations and arrow functions): every ``return``, with
   the call's arguments bound to the helper's parameters;
 - ``Prisma.join(parts, " AND ")`` of an array of fragments (an array literal, plus ``push``es;
-  a ``push`` under a condition is optional); ``Prisma.raw("literal")`` is its literal's text.
+  a ``push`` under a condition is optional; ``items.map(cb)`` whose callback returns a fragment:
+  two elements of that fragment); ``Prisma.raw("literal")`` is its literal's text;
+- names and calls imported from the application's own modules, which are read
+  (``_ts_modules``): a function returning a fragment is *opaque* SQL, one returning none a value.
 
-What cannot be followed is classified: a name imported from another module (not SCREAMING_CASE),
+What cannot be followed is classified: an import convguard cannot read (not SCREAMING_CASE),
 a parameter typed ``Prisma.Sql``/``Sql``, a ``Prisma.join`` of an unknown array with an
-``AND``/``OR`` separator and ``Prisma.raw(variable)`` are *opaque* SQL; a call of an imported
-function and an untyped parameter are *ambiguous* (a value if the statement parses with ``$n``
-there, else opaque). Anything else is a value (``$n``).
+``AND``/``OR`` separator and ``Prisma.raw(variable)`` are *opaque* SQL; a call of a function
+convguard cannot read (a package, an unresolvable module, a global other than JavaScript's value
+builtins) and an untyped parameter are *ambiguous* (a value if the statement parses with ``$n``
+there and it does not stand as a whole condition, else opaque). Anything else is a value
+(``$n``): calls of ``String``/``Number``/``Date``/``parseInt``..., ``JSON.stringify``,
+``Math.*``, methods of values (``d.toISOString()``, ``ids.join(",")``).
 
 A fragment that no root uses is never checked on its own unless it reads as a whole statement.
 
@@ -77,6 +84,13 @@ _STATEMENT_START = re.compile(
     r"execute|savepoint|release|start|end|abort|cluster|reindex|checkpoint|import|security)\b",
     re.IGNORECASE | re.DOTALL)
 _DECLARATION_WORDS = frozenset({"const", "let", "var"})
+# Globals whose call is a value (``String(n)``, ``Date()``); their members (``JSON.stringify``,
+# ``Math.max``, ``Array.from``, ``Object.keys``) and methods of values are values anyway.
+_VALUE_GLOBALS = frozenset({
+    "String", "Number", "Boolean", "BigInt", "Date", "Symbol", "Array", "Object", "parseInt",
+    "parseFloat", "isNaN", "isFinite", "encodeURIComponent", "decodeURIComponent", "encodeURI",
+    "decodeURI", "structuredClone", "Buffer", "escape", "unescape",
+})
 _MODIFIERS = frozenset({"public", "private", "protected", "readonly", "override"})
 _UNSET = -1
 #: What a ``let`` may hold at a point: (conditional assignments, the value they override).
@@ -162,7 +176,7 @@ class FragmentAssembler:
         self.limit = limit
         self.templates = extractor.lexed.templates
         self._scopes: tuple[list[Function], list[int], dict[str, list[Declaration]],
-                            frozenset[str]] | None = None
+                            dict[str, tuple[str, str]]] | None = None
         self._returns: dict[int, list[tuple[int, int]]] = {}
         self._interpolated: tuple[list[int], list[int]] | None = None
         self._log: list[int] = []  # every template resolved, in order (see _tracking)
@@ -178,7 +192,7 @@ class FragmentAssembler:
 
     # Scopes are built on first use: most files of a tree hold no SQL and never pay for them.
     def _scope_tables(self) -> tuple[list[Function], list[int], dict[str, list[Declaration]],
-                                     frozenset[str]]:
+                                     dict[str, tuple[str, str]]]:
         if self._scopes is None:
             functions = self._functions()
             self._scopes = (functions, [function.open for function in functions],
@@ -198,7 +212,8 @@ class FragmentAssembler:
         return self._scope_tables()[2]
 
     @property
-    def imports(self) -> frozenset[str]:
+    def imports(self) -> dict[str, tuple[str, str]]:
+        """Imported name -> (module specifier, exported name)."""
         return self._scope_tables()[3]
 
     # -- the roots -----------------------------------------------------------------------------
@@ -372,6 +387,10 @@ class FragmentAssembler:
         if x.kinds[first] == "ident" and texts[first + 1:first + 2] == ("(",) \
                 and x.match[first + 1] == end - 1:
             return self._call(first, end, context)
+        if x.kinds[first] == "ident" and end - first >= 5 and texts[first + 1] in (".", "?.") \
+                and x.kinds[first + 2] == "ident" and texts[first + 3] == "(" \
+                and x.match[first + 3] == end - 1:
+            return self._method_call(first, end)
         if x.kinds[first] == "ident" and (
                 (end - first == 3 and texts[first + 1] in (".", "?.")
                  and x.kinds[first + 2] == "ident")
@@ -666,9 +685,34 @@ class FragmentAssembler:
         if kind == "variable":
             assert isinstance(found, Declaration)
             return self._declared(found, token, context)
-        if kind == "import" and not _SCREAMING.match(name):
-            return Opaque(name, _UNSET, _UNSET)
+        if kind == "import":
+            specifier, exported = self.imports[name]
+            found_kind = x.imported_kind(specifier, exported)
+            if found_kind == "sql" or (found_kind is None and not _SCREAMING.match(name)):
+                return Opaque(name, _UNSET, _UNSET)
         return None
+
+    def _imported(self, name: str, exported: str, expression: str) -> Node | None:
+        """A call of a function imported from another module: SQL when the module's function
+        returns a fragment, a value when it provably does not; when the module cannot be read
+        (a package, a path convguard cannot resolve), a value where ``$n`` parses, else opaque."""
+        specifier = self.imports[name][0]
+        kind = self.x.imported_kind(specifier, exported)
+        if kind == "value":
+            return None
+        if kind == "sql":
+            return Opaque(expression, _UNSET, _UNSET)
+        return Value(expression, "value", _UNSET, _UNSET, ambiguous=True)
+
+    def _method_call(self, first: int, end: int) -> Node | None:
+        """``ns.fn(...)``: a function of a namespace import (``import * as ns``) is looked up in
+        its module; a method called on anything else (``d.toISOString()``, ``ids.join(",")``,
+        ``Math.max(...)``) is a value."""
+        x = self.x
+        name = x.texts[first]
+        if self.lookup(first)[0] != "import" or self.imports[name][1] != "*":
+            return None
+        return self._imported(name, x.texts[first + 2], x.source(first, end))
 
     def _declared(self, declaration: Declaration, use: int, context: Context) -> Node | None:
         """The values a name can hold at ``use``: its initialiser and the assignments before
@@ -919,9 +963,13 @@ class FragmentAssembler:
         name = x.texts[first]
         function = self._function_named(name, first)
         if function is None:
-            if name in self.imports:
-                return Value(x.source(first, end), "value", _UNSET, _UNSET, ambiguous=True)
-            return None
+            kind = self.lookup(first)[0]
+            if kind == "import":
+                return self._imported(name, self.imports[name][1], x.source(first, end))
+            if kind == "none" and name in _VALUE_GLOBALS:
+                return None
+            # a global or a function held in a name: a value where `$n` parses, else opaque
+            return Value(x.source(first, end), "value", _UNSET, _UNSET, ambiguous=True)
         if function.open in context.stack:
             return Opaque(x.source(first, end), _UNSET, _UNSET)
         arguments = self._arguments(first + 1)
@@ -1134,9 +1182,11 @@ class FragmentAssembler:
         self._returns[function.open] = found
         return found
 
-    def _imports(self) -> frozenset[str]:
+    def _imports(self) -> dict[str, tuple[str, str]]:
+        """Imported name -> (module specifier, exported name: ``default``, ``*`` for a
+        namespace, else the name the module exports)."""
         x = self.x
-        names: set[str] = set()
+        names: dict[str, tuple[str, str]] = {}
         for index in range(x.count):
             if x.kinds[index] != "ident" or x.texts[index] != "import":
                 continue
@@ -1146,18 +1196,28 @@ class FragmentAssembler:
             position = index + 1
             if x.text(position) == "type":
                 continue
+            found: list[tuple[str, str]] = []
+            braced = False
             for _ in range(400):
                 if position >= x.count or x.texts[position] == "from" or x.kinds[position] in (
                         "string",):
                     break
                 word = x.texts[position]
+                braced = (braced or word == "{") and word != "}"
                 if x.kinds[position] == "ident" and word not in ("as", "type") and (
                         x.text(position + 1) in (",", "}", "from")
                         or x.text(position - 1) == "as"):
                     if x.text(position + 1) != "as":
-                        names.add(word)
+                        exported = x.text(position - 2) if x.text(position - 1) == "as" \
+                            else word if braced else "default"
+                        found.append((word, exported))
                 position += 1
-        return frozenset(names)
+            specifier = ""
+            if x.text(position) == "from" and x.kind(position + 1) == "string":
+                specifier = x.texts[position + 1][1:-1]
+            for word, exported in found:
+                names[word] = (specifier, exported)
+        return names
 
     # -- token helpers -------------------------------------------------------------------------
 
@@ -1274,8 +1334,9 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
     """
     flexible = [position for position, leaf in enumerate(leaves)
                 if isinstance(leaf, Opaque) or (isinstance(leaf, Value) and leaf.ambiguous)]
-    options = {position: ((None,) if isinstance(leaves[position], Value) else ()) + STAND_INS
-               for position in flexible}
+    options: dict[int, tuple[str | None, ...]] = {
+        position: ((None,) if isinstance(leaves[position], Value) else ()) + STAND_INS
+        for position in flexible}
     choice = dict.fromkeys(flexible, 0)
     if any(isinstance(leaves[position], Value) for position in flexible):
         builder = make_builder()
@@ -1291,8 +1352,7 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
     # the end of the stand-in (the text after it is the same whatever the stand-in)
     past: dict[int, list[tuple[int, dict[int, int]]]] = {}
     for _ in range(4 * len(flexible) + 4):
-        stand_ins = {position: options[position][index] for position, index in choice.items()
-                     if options[position][index] is not None}
+        stand_ins = _stand_ins(choice, options)
         builder = make_builder()
         opaque = build(builder, leaves, stand_ins)
         if not flexible:
@@ -1314,10 +1374,7 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
             if len(past.get(culprit, ())) >= 2 and len(places) == 1:
                 # every stand-in that gets past the fragment fails at the same place after it:
                 # the statement's own error, whatever the fragment holds (reported as CG001)
-                chosen = past[culprit][0][1]
-                stand_ins = {position: options[position][index]
-                             for position, index in chosen.items()
-                             if options[position][index] is not None}
+                stand_ins = _stand_ins(past[culprit][0][1], options)
                 builder = make_builder()
                 return builder, build(builder, leaves, stand_ins), None
             names = ", ".join(f"${{{leaves[p].expression}}}"  # type: ignore[union-attr]
@@ -1327,6 +1384,13 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
                 f"PostgreSQL parse the statement ({error.message})")
         choice[culprit] += 1
     return builder, opaque, "the stand-ins for opaque fragments did not settle"
+
+
+def _stand_ins(choice: dict[int, int], options: dict[int, tuple[str | None, ...]]
+               ) -> dict[int, str]:
+    """Leaf position -> stand-in text for the chosen options (None: the leaf stays ``$n``)."""
+    chosen = {position: options[position][index] for position, index in choice.items()}
+    return {position: text for position, text in chosen.items() if text is not None}
 
 
 def _leaf_end(sql: str, start: int, stand_in: str | None) -> int:

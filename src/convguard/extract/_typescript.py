@@ -13,8 +13,10 @@ Choices worth knowing:
   ``Prisma.join`` of fragment arrays and ``Prisma.empty`` (see ``_ts_fragments``); each
   combination that can run is one query (``variant`` of ``variants``, bounded by
   ``MAX_VARIANTS`` with every branch covered), the first one taking every first branch.
-- Fragments convguard cannot see (a ``Prisma.Sql`` parameter, an import) are opaque: never a
-  ``$n``, a neutral stand-in under which PostgreSQL's parser accepts the statement.
+- Fragments convguard cannot see (a ``Prisma.Sql`` parameter, a fragment from another module)
+  are opaque: never a ``$n``, a neutral stand-in under which PostgreSQL's parser accepts the
+  statement. Imports from the application's own modules are read to tell fragments from values
+  (``_ts_modules``).
 - ``function`` is the nearest enclosing *named* function (declarations, methods, arrow functions
   or function expressions assigned to a name or an object key); anonymous callbacks are
   transparent.
@@ -55,6 +57,7 @@ from convguard._model import (
 from convguard.extract._assembly import MAX_FRAGMENT_DEPTH, MAX_VARIANTS, Literal, Text, Value
 from convguard.extract._ts_lexer import REGEX_AFTER_KEYWORDS, Lexed, Template, lex
 from convguard.extract._ts_fragments import Root
+from convguard.extract._ts_modules import Kind, imported_kind
 
 RAW_TAG_METHODS = frozenset({"$queryRaw", "$executeRaw"})
 UNSAFE_METHODS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
@@ -675,6 +678,46 @@ class _Extractor:
 
     def callee_text(self, call: _Call) -> str:
         return self.tokens_text(call.callee_start, call.callee + 1)
+
+    def imported_kind(self, specifier: str, exported: str) -> Kind | None:
+        """Is ``exported`` of the imported module ``specifier`` SQL or a value (None: unknown)?"""
+        return imported_kind(self.path, specifier, exported, module_kind,
+                             tuple(sorted(self.tags)))
+
+
+def module_kind(path: str, text: str, exported: str, tags: tuple[str, ...]) -> Kind | None:
+    """What a module's top-level function (every ``return``) or ``const`` named ``exported`` is:
+    ``"sql"`` when some return is a fragment, ``"value"`` when none is, None when the module
+    defines no such name.
+
+    Raises:
+        ExtractionError: when the module cannot be lexed.
+
+    Example:
+        >>> module_kind("m.ts", "export const f = (a) => Prisma.sql`x = ${a}`;", "f", ())
+        'sql'
+        >>> module_kind("m.ts", "export function g(d: Date) { return d.getTime(); }", "g", ())
+        'value'
+    """
+    from convguard.extract._assembly import Value as ValueNode
+    from convguard.extract._ts_fragments import Context, FragmentAssembler
+
+    lexed = lex(text, path=path, jsx=PurePath(path).suffix.lower() not in _NO_JSX_SUFFIXES)
+    extractor = _Extractor(path, lexed, tags)
+    extractor._scan()
+    found = extractor._template_tags()
+    assembler = FragmentAssembler(extractor, found, extractor._nested_templates(found))
+    for function in assembler.functions:
+        if function.name == exported and assembler.innermost(function.open) is None:
+            nodes = [assembler.resolve(*body, Context(stack=frozenset({function.open})))
+                     for body in assembler._returns_of(function)]
+            return "sql" if any(node is not None and not isinstance(node, ValueNode)
+                                for node in nodes) else "value"
+    for declaration in assembler.declarations.get(exported, ()):
+        if declaration.init is not None and assembler.innermost(declaration.token) is None:
+            node = assembler.resolve(*declaration.init, Context())
+            return "sql" if node is not None and not isinstance(node, ValueNode) else "value"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

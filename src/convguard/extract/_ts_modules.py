@@ -1,0 +1,194 @@
+"""What a name imported from another module of the same tree is: SQL or a value.
+
+``${dateFilter(from, to)}`` with ``import { dateFilter } from "./filters"`` splices SQL when
+``dateFilter`` returns ``Prisma.sql`` and a value when it returns a ``Date``. The fragment resolver
+asks :func:`imported_kind`, which finds the module's file (a relative specifier; ``tsconfig.json``
+or ``jsconfig.json`` ``paths``; else ``@/x`` and ``~/x`` as the nearest ancestor folder holding
+``x`` or ``src/x``), reads it and follows the exported function's every ``return`` (or the
+exported ``const``'s initialiser) with the same resolver:
+
+- ``"sql"``: some return is a fragment (``Prisma.sql``, ``Prisma.empty``, a join, a ternary of
+  them, a ``Prisma.Sql`` parameter...): the call is SQL convguard cannot see, never a ``$n``;
+- ``"value"``: no return is a fragment: the call is a value (``$n``);
+- None: the module or the name cannot be found or read (a package, a re-export, an unreadable
+  file): the caller decides.
+
+Each module is read and lexed once per process (keyed by path, size and modification time);
+a cycle of imports answers None. This module finds and caches; reading a module's text is the
+``analyze`` function the TypeScript extractor passes in (``_typescript.module_kind``).
+
+Example:
+    >>> import pathlib, tempfile
+    >>> from convguard.extract._typescript import module_kind
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "filters.ts").write_text(
+    ...     "export const day = (d: Date) => d.toISOString().slice(0, 10);\\n"
+    ...     "export function since(d: Date) { return Prisma.sql`m.at >= ${d}`; }\\n")
+    >>> importer = str(folder / "actions.ts")
+    >>> [imported_kind(importer, "./filters", name, module_kind) for name in ("since", "day")]
+    ['sql', 'value']
+    >>> imported_kind(importer, "./missing", "since", module_kind) is None
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from collections.abc import Callable
+from typing import Literal
+
+from convguard._errors import ExtractionError
+
+Kind = Literal["sql", "value"]
+#: ``(path, text, exported name, tags) -> kind``: what a module's text says a name is.
+Analyze = Callable[[str, str, str, tuple[str, ...]], "Kind | None"]
+
+_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+_ALIAS_PREFIXES = ("@/", "~/", "#/")
+_MAX_ANCESTORS = 12
+_MAX_MODULE_BYTES = 2_000_000
+_IN_PROGRESS: set[str] = set()
+_JSONC = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
+
+
+def imported_kind(importer: str, specifier: str, exported: str, analyze: Analyze,
+                  tags: tuple[str, ...] = ()) -> Kind | None:
+    """Is ``exported`` of the module ``specifier`` (imported by the file ``importer``) SQL or a
+    value? None when convguard cannot tell (see the module docstring). ``analyze(path, text,
+    exported, tags)`` reads the module's text (the TypeScript extractor's fragment resolver)."""
+    path = resolve_module(importer, specifier)
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    if stat.st_size > _MAX_MODULE_BYTES:
+        return None
+    return _exported_kind(path, stat.st_mtime_ns, stat.st_size, exported, tags, analyze)
+
+
+def resolve_module(importer: str, specifier: str) -> str | None:
+    """The file a module specifier names, for the application's own modules only.
+
+    Example:
+        >>> resolve_module("/nowhere/a.ts", "date-fns") is None  # a package: not followed
+        True
+    """
+    if not specifier:
+        return None
+    folder = Path(importer).parent
+    if specifier.startswith(("./", "../")) or specifier in (".", ".."):
+        return _file_for(folder / specifier)
+    for base in _configured_targets(str(folder.resolve()), specifier):
+        found = _file_for(Path(base))
+        if found is not None:
+            return found
+    if specifier.startswith(_ALIAS_PREFIXES):
+        rest = specifier[2:]
+        ancestor = folder.resolve()
+        for _ in range(_MAX_ANCESTORS):
+            for candidate in (ancestor / rest, ancestor / "src" / rest):
+                found = _file_for(candidate)
+                if found is not None:
+                    return found
+            if ancestor.parent == ancestor:
+                break
+            ancestor = ancestor.parent
+    return None
+
+
+def _file_for(base: Path) -> str | None:
+    """``base`` as TypeScript resolves a module: with a suffix, a ``.js`` written for a ``.ts``
+    file, or a folder's ``index``."""
+    candidates = [base] if base.suffix in _SUFFIXES else []
+    if base.suffix in (".js", ".mjs", ".cjs", ".jsx"):
+        stem = base.with_suffix("")
+        candidates += [stem.with_name(stem.name + suffix) for suffix in (".ts", ".mts", ".tsx")]
+    candidates += [base.with_name(base.name + suffix) for suffix in _SUFFIXES]
+    candidates += [base / f"index{suffix}" for suffix in _SUFFIXES]
+    for candidate in candidates:
+        if candidate.is_file():
+            return os.path.realpath(candidate)  # one cache entry per file, however imported
+    return None
+
+
+@lru_cache(maxsize=256)
+def _configured_targets(folder: str, specifier: str) -> tuple[str, ...]:
+    """Paths ``compilerOptions.paths`` of the nearest ``tsconfig.json``/``jsconfig.json`` maps
+    ``specifier`` to (``"@/*": ["./src/*"]``), most specific pattern first."""
+    config = _nearest_config(folder)
+    if config is None:
+        return ()
+    root, base_url, paths = config
+    matches: list[tuple[int, str]] = []
+    for pattern, targets in paths.items():
+        prefix, star, suffix = pattern.partition("*")
+        if star:
+            if not (specifier.startswith(prefix) and specifier.endswith(suffix)
+                    and len(specifier) >= len(prefix) + len(suffix)):
+                continue
+            middle = specifier[len(prefix):len(specifier) - len(suffix)]
+        elif specifier != pattern:
+            continue
+        else:
+            middle = ""
+        for target in targets if isinstance(targets, list) else []:
+            if isinstance(target, str):
+                matches.append((len(prefix), os.path.join(root, base_url,
+                                                          target.replace("*", middle, 1))))
+    matches.sort(key=lambda match: -match[0])
+    return tuple(path for _, path in matches)
+
+
+@lru_cache(maxsize=256)
+def _nearest_config(folder: str) -> tuple[str, str, dict[str, object]] | None:
+    current = Path(folder)
+    for _ in range(_MAX_ANCESTORS * 2):
+        for name in ("tsconfig.json", "jsconfig.json"):
+            candidate = current / name
+            if candidate.is_file():
+                options = _compiler_options(candidate)
+                paths = options.get("paths")
+                base_url = options.get("baseUrl", ".")
+                return (str(current), base_url if isinstance(base_url, str) else ".",
+                        paths if isinstance(paths, dict) else {})
+        if current.parent == current:
+            return None
+        current = current.parent
+    return None
+
+
+def _compiler_options(path: Path) -> dict[str, object]:
+    """``compilerOptions`` of a tsconfig (JSON with comments and trailing commas); {} when it
+    cannot be read: resolving a module is best effort, never an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(_JSONC.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else "", text))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    options = data.get("compilerOptions") if isinstance(data, dict) else None
+    return options if isinstance(options, dict) else {}
+
+
+@lru_cache(maxsize=1024)
+def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tuple[str, ...],
+                   analyze: Analyze) -> Kind | None:
+    del mtime_ns, size  # part of the cache key: an edited module is read again
+    if path in _IN_PROGRESS:
+        return None  # a cycle of imports
+    _IN_PROGRESS.add(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return analyze(path, text, exported, tags)
+    except (OSError, UnicodeDecodeError, ExtractionError):
+        return None  # unreadable or unlexable: convguard cannot tell
+    finally:
+        _IN_PROGRESS.discard(path)
+
+
+__all__ = ["Analyze", "Kind", "imported_kind", "resolve_module"]

@@ -1,0 +1,125 @@
+"""Tests of ``convguard.extract._ts_modules``: finding an imported module and telling whether
+its exported function (or ``const``) is SQL or a value."""
+
+from __future__ import annotations
+
+import doctest
+import os
+from pathlib import Path
+
+import pytest
+
+from convguard.extract import _ts_modules
+from convguard.extract._ts_modules import imported_kind, resolve_module
+from convguard.extract._typescript import extract_typescript, module_kind
+
+MODULE = """
+import { Prisma } from "@prisma/client";
+import { other } from "./cycle";
+export function scope(id: string) {
+  if (!id) return Prisma.empty;
+  return Prisma.sql`c."workspaceId" = ${id}`;
+}
+export const order = (desc: boolean) => (desc ? Prisma.sql`c.id DESC` : Prisma.sql`c.id`);
+export function passThrough(where: Prisma.Sql) { return where; }
+export function dayKey(date: Date): string { return date.toISOString().slice(0, 10); }
+export const PAGE = 50;
+export const active = Prisma.sql`c."deletedAt" IS NULL`;
+export function viaOther() { return other(); }
+"""
+CYCLE = """
+import { viaOther } from "./helpers";
+export function other() { return viaOther(); }
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "src" / "lib").mkdir(parents=True)
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "lib" / "helpers.ts").write_text(MODULE, encoding="utf-8")
+    (tmp_path / "src" / "lib" / "cycle.ts").write_text(CYCLE, encoding="utf-8")
+    (tmp_path / "src" / "lib" / "index.ts").write_text("export const x = 1;\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(_ts_modules).failed == 0
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("scope", "sql"),  # every return a fragment (Prisma.empty included)
+    ("order", "sql"),  # an arrow returning a ternary of fragments
+    ("passThrough", "sql"),  # returns its Prisma.Sql parameter
+    ("active", "sql"),  # an exported const fragment
+    ("dayKey", "value"),
+    ("PAGE", "value"),
+    ("viaOther", "value"),  # a cycle of imports: `other` unknown, its call a value where one parses
+    ("missing", None),
+])
+def test_exported_kind(tree: Path, name: str, kind: str | None) -> None:
+    importer = str(tree / "src" / "app" / "page.ts")
+    assert imported_kind(importer, "../lib/helpers", name, module_kind) == kind
+
+
+def test_relative_specifiers_resolve_like_typescript(tree: Path) -> None:
+    importer = str(tree / "src" / "app" / "page.ts")
+    helpers = str((tree / "src" / "lib" / "helpers.ts").resolve())
+    assert resolve_module(importer, "../lib/helpers") == helpers
+    assert resolve_module(importer, "../lib/helpers.js") == helpers  # ESM style, a .ts file
+    assert resolve_module(importer, "../lib") == str((tree / "src" / "lib" / "index.ts").resolve())
+    assert resolve_module(importer, "../lib/nothing") is None
+    assert resolve_module(importer, "date-fns") is None  # packages are never read
+
+
+def test_tsconfig_paths_then_the_nearest_ancestor_for_at_aliases(tree: Path) -> None:
+    importer = str(tree / "src" / "app" / "page.ts")
+    helpers = str((tree / "src" / "lib" / "helpers.ts").resolve())
+    # no tsconfig: `@/lib/helpers` is the nearest ancestor's `lib/helpers` or `src/lib/helpers`
+    assert resolve_module(importer, "@/lib/helpers") == helpers
+    assert resolve_module(importer, "~/lib/helpers") == helpers
+    (tree / "tsconfig.json").write_text(
+        '{\n  // Next.js\n  "compilerOptions": {"baseUrl": ".", "paths": {"#sql/*": '
+        '["./src/lib/*"],},},\n}\n', encoding="utf-8")
+    _ts_modules._nearest_config.cache_clear()
+    _ts_modules._configured_targets.cache_clear()
+    assert resolve_module(importer, "#sql/helpers") == helpers
+    (tree / "tsconfig.json").write_text("{ not json", encoding="utf-8")
+    _ts_modules._nearest_config.cache_clear()
+    _ts_modules._configured_targets.cache_clear()
+    assert resolve_module(importer, "#sql/helpers") is None  # unreadable config: best effort
+
+
+def test_an_edited_module_is_read_again(tree: Path) -> None:
+    importer = str(tree / "src" / "app" / "page.ts")
+    module = tree / "src" / "lib" / "helpers.ts"
+    assert imported_kind(importer, "../lib/helpers", "dayKey", module_kind) == "value"
+    module.write_text("export function dayKey() { return Prisma.sql`1`; }\n", encoding="utf-8")
+    stat = module.stat()
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert imported_kind(importer, "../lib/helpers", "dayKey", module_kind) == "sql"
+
+
+def test_an_unreadable_module_is_unknown(tree: Path) -> None:
+    broken = tree / "src" / "lib" / "broken.ts"
+    broken.write_text("export function f() { return `unterminated", encoding="utf-8")
+    assert imported_kind(str(tree / "src" / "app" / "page.ts"), "../lib/broken", "f", module_kind) is None
+
+
+def test_splicing_imported_calls(tree: Path) -> None:
+    page = tree / "src" / "app" / "page.ts"
+    source = """
+import { scope, dayKey, PAGE, active } from "@/lib/helpers";
+import * as h from "../lib/helpers";
+import { unknown } from "../lib/nothing";
+export async function f(id: string, d: Date) {
+  return prisma.$queryRaw`SELECT c.id FROM "Contact" c WHERE ${scope(id)} AND ${h.order(true)} IS NOT NULL
+    AND ${active} AND c.day = ${dayKey(d)}::date AND c.n < ${PAGE} AND c.m = ${unknown(d)} AND ${unknown(id)}`;
+}
+"""
+    page.write_text(source, encoding="utf-8")
+    (query,) = extract_typescript(str(page), source).queries
+    assert [o.expression for o in query.opaque] == ["scope(id)", "h.order(true)", "active",
+                                                    "unknown(id)"]
+    assert [p.expression for p in query.placeholders] == ["dayKey(d)", "PAGE", "unknown(d)"]
+    assert query.unverified_syntax is None
