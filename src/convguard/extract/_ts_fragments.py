@@ -684,7 +684,11 @@ class FragmentAssembler:
             return None
         if kind == "variable":
             assert isinstance(found, Declaration)
-            return self._declared(found, token, context)
+            node = self._declared(found, token, context)
+            if isinstance(node, Value) and node.start == _UNSET:
+                # `const n = clampInt(...)` spliced as `${n}`: the parameter is named `n`
+                return dataclasses.replace(node, expression="")
+            return node
         if kind == "import":
             specifier, exported = self.imports[name]
             found_kind = x.imported_kind(specifier, exported)
