@@ -273,6 +273,15 @@ def test_two_thousand_lines_is_fast() -> None:
          + "".join(f"if (o.c{i}) w = Prisma.sql`${{w}} AND x{i} = ${{o.v{i}}}`;"
                    for i in range(300))
          + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
+        ("3k-functions-one-let-name", "".join(
+            f"function f{i}(c) {{ let w = Prisma.sql`a`; if (c) {{ w = Prisma.sql`b`; }} "
+            f"else {{ w = Prisma.sql`c`; }} return prisma.$queryRaw`SELECT 1 WHERE ${{w}}`; }}"
+            for i in range(3000))),
+        ("3k-nested-if-assignments", "function f(o) { let w = Prisma.sql`TRUE`;"
+         + "".join(f"if (o.c{i}) {{ w = Prisma.sql`x{i}`; " for i in range(3000))
+         + "}" * 3000 + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
+        ("5k-nested-single-statement-ifs", "function f(c) { let w = Prisma.sql`a`; "
+         + "if (c) " * 5000 + "w = Prisma.sql`b`; return prisma.$queryRaw`SELECT 1 ${w}`; }"),
         ("500-optional-pushes", "function f(o) { const p = [Prisma.sql`TRUE`];"
          + "".join(f"if (o.c{i}) p.push(Prisma.sql`x{i} = ${{o.v{i}}}`);" for i in range(500))
          + 'return prisma.$queryRaw`SELECT 1 WHERE ${Prisma.join(p, " AND ")}`; }'),

@@ -93,6 +93,8 @@ _VALUE_GLOBALS = frozenset({
 })
 _MODIFIERS = frozenset({"public", "private", "protected", "readonly", "override"})
 _UNSET = -1
+#: ``if`` statements nested deeper than this are not followed branch by branch (no recursion).
+_MAX_IF_DEPTH = 64
 #: What a ``let`` may hold at a point: (conditional assignments, the value they override).
 _Values = tuple[list[tuple[int, int]], list[tuple[int, int]]]
 
@@ -189,6 +191,8 @@ class FragmentAssembler:
         self._innermost: dict[int, Function | None] = {}
         self.consumed: set[int] = set()
         self._element_callbacks: set[int] = set()  # `.map` callbacks followed (by `open`)
+        # name -> the `open` of the function declaring it directly (-1: the module) -> those
+        self._declared_in: dict[str, dict[int, list[Declaration]]] = {}
 
     # Scopes are built on first use: most files of a tree hold no SQL and never pay for them.
     def _scope_tables(self) -> tuple[list[Function], list[int], dict[str, list[Declaration]],
@@ -754,14 +758,16 @@ class FragmentAssembler:
         return conditional + base
 
     def _flow(self, assignments: list[tuple[int, tuple[int, int]]], block: int, statement: int,
-              state: _Values, use: int) -> _Values:
+              state: _Values, use: int, depth: int = 0) -> _Values:
         """The values after ``assignments`` (in source order, all inside block ``block``, or in
-        the single-statement branch starting at ``statement``), from ``state`` before them."""
+        the single-statement branch starting at ``statement``), from ``state`` before them.
+        Past ``_MAX_IF_DEPTH`` nested ``if``s an assignment is simply conditional."""
         conditional, base = state
         position = 0
         while position < len(assignments):
             token, rhs = assignments[position]
-            chain = self._chain_in(token, block) if statement < 0 else None
+            chain = self._chain_in(token, block) \
+                if statement < 0 and depth < _MAX_IF_DEPTH else None
             if chain is None:
                 if (token == statement) if statement >= 0 else \
                         not self._conditional(token, block):
@@ -782,7 +788,8 @@ class FragmentAssembler:
                 mine = [item for item in inside if first <= item[0] < stop]
                 branch_block, branch_statement = (first, -1) if self.x.text(first) == "{" \
                     else (block, first)
-                out = self._flow(mine, branch_block, branch_statement, (conditional, base), use)
+                out = self._flow(mine, branch_block, branch_statement, (conditional, base), use,
+                                 depth + 1)
                 if not (first <= use < stop) and self._leaves(first, stop):
                     continue  # the branch returns or throws: its values never reach `use`
                 outs.append(out)
@@ -827,8 +834,11 @@ class FragmentAssembler:
                             self._chains[first] = chain
         return self._chains
 
-    def _if_chain(self, if_token: int) -> tuple[int, int, list[tuple[int, int]], bool] | None:
+    def _if_chain(self, if_token: int, depth: int = 0
+                  ) -> tuple[int, int, list[tuple[int, int]], bool] | None:
         x = self.x
+        if depth > _MAX_IF_DEPTH:
+            return None
         branches: list[tuple[int, int]] = []
         token = if_token
         for _ in range(10_000):
@@ -836,7 +846,7 @@ class FragmentAssembler:
             if x.text(paren) != "(" or x.match[paren] <= paren:
                 return None
             body = x.match[paren] + 1
-            end = self._statement_end(body)
+            end = self._statement_end(body, depth)
             if end <= body:
                 return None
             branches.append((body, end))
@@ -845,14 +855,14 @@ class FragmentAssembler:
             if x.text(end + 1) == "if":
                 token = end + 1
                 continue
-            last = self._statement_end(end + 1)
+            last = self._statement_end(end + 1, depth)
             if last <= end + 1:
                 return None
             branches.append((end + 1, last))
             return if_token, last, branches, True
         return None
 
-    def _statement_end(self, first: int) -> int:
+    def _statement_end(self, first: int, depth: int = 0) -> int:
         """The index after the statement starting at ``first`` (a block or one statement)."""
         x = self.x
         if first >= x.count:
@@ -860,7 +870,7 @@ class FragmentAssembler:
         if x.texts[first] == "{":
             return x.match[first] + 1 if x.match[first] > first else first
         if x.texts[first] == "if":
-            chain = self._if_chain(first)
+            chain = self._if_chain(first, depth + 1)
             return chain[1] if chain is not None else first
         end = x._expression_end(first, {})
         return end + 1 if x.text(end) == ";" else end
@@ -1135,14 +1145,18 @@ class FragmentAssembler:
                         ) -> Declaration | None:
         """The nearest declaration of ``name`` made directly in ``function`` (None: the module),
         preceding ``use`` when it is in the same function; else any (hoisted into a closure)."""
-        candidates = self.declarations.get(name)
+        scopes = self._declared_in.get(name)
+        if scopes is None:
+            scopes = self._declared_in[name] = {}
+            for declaration in self.declarations.get(name, ()):
+                owner = self.innermost(declaration.token)
+                scopes.setdefault(owner.open if owner is not None else -1, []).append(declaration)
+        candidates = scopes.get(function.open if function is not None else -1)
         if not candidates:
             return None
         best = None
-        for declaration in candidates:
+        for declaration in candidates:  # in source order
             if declaration.init is not None and declaration.init[0] <= use < declaration.init[1]:
-                continue
-            if self.innermost(declaration.token) is not function:
                 continue
             if not self._in_block_of(declaration, use):
                 continue
