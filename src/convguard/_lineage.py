@@ -208,11 +208,14 @@ def _missing_column(table: str, column: str, known: Iterable[str], node: exp.Exp
 
 
 class _Scope:
-    __slots__ = ("merged", "natural", "outputs", "parent", "select", "sources")
+    __slots__ = ("merged", "natural", "outputs", "parent", "qualified_only", "select", "sources")
 
     def __init__(self, parent: _Scope | None, select: exp.Expression) -> None:
         self.parent = parent
         self.sources: dict[str, _Source] = {}
+        # OLD/NEW in RETURNING (PostgreSQL 18): reachable by qualifier only, as in PostgreSQL,
+        # so an unqualified name still means the target table's column.
+        self.qualified_only: dict[str, _Source] = {}
         self.select = select
         self.outputs: dict[str, exp.Expression] = {}
         self.merged: set[str] = set()  # JOIN ... USING columns: one column, not ambiguous
@@ -357,26 +360,143 @@ class _Resolver:
     def statement(self, tree: exp.Expression) -> None:
         if isinstance(tree, (exp.Select, exp.SetOperation, exp.Subquery)):
             self.query(tree, {}, None)
-        elif isinstance(tree, (exp.Update, exp.Delete)):
-            ctes = self.with_clause(tree, {}, None)
-            scope = _Scope(None, tree)
-            for item in (tree.this, *(tree.args.get("using") or ())):
-                self.add_source(scope, item, ctes, None)
-            from_ = tree.args.get("from_")
-            if from_ is not None:
-                self.add_source(scope, from_.this, ctes, None)
-            for key, value in tree.args.items():
-                if key not in ("this", "using", "from_", "with_"):
-                    self.expressions(value, scope, ctes)
-        elif isinstance(tree, exp.Insert):
-            ctes = self.with_clause(tree, {}, None)
-            query = tree.args.get("expression")
-            if isinstance(query, (exp.Select, exp.SetOperation)):
-                self.query(query, ctes, None)
+        elif isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+            self.modification(tree, {}, None)
         else:
             for query in tree.find_all(exp.Select):
                 if not isinstance(query.parent, (exp.Select, exp.SetOperation, exp.Subquery)):
                     self.query(query, {}, None)
+
+    def modification(self, tree: exp.Expression, ctes: dict[str, _Source],
+                     parent: _Scope | None) -> list[tuple[str, Result]] | None:
+        """An INSERT, UPDATE or DELETE (also as a CTE body): its references, and the outputs of
+        its RETURNING (None without one, or when they are not knowable)."""
+        ctes = self.with_clause(tree, ctes, parent)
+        scope = _Scope(parent, tree)
+        if isinstance(tree, exp.Insert):
+            target_item = tree.this
+            listed: list[exp.Expression] = []
+            if isinstance(target_item, exp.Schema):
+                listed = list(target_item.expressions)
+                target_item = target_item.this
+            target = self.target(scope, target_item, ctes, parent)
+            for identifier in listed:
+                self.target_column(target, identifier)
+            query = tree.args.get("expression")
+            if isinstance(query, (exp.Select, exp.SetOperation, exp.Subquery)):
+                self.query(query, ctes, parent)  # INSERT ... SELECT cannot see the target
+            conflict = tree.args.get("conflict")
+            if isinstance(conflict, exp.OnConflict):
+                self.on_conflict(conflict, target, scope, ctes)
+        else:
+            target = self.target(scope, tree.this, ctes, parent)
+            for item in tree.args.get("using") or ():
+                self.add_source(scope, item, ctes, parent)
+            from_ = tree.args.get("from_")
+            if from_ is not None:
+                self.add_source(scope, from_.this, ctes, parent)
+            if isinstance(tree, exp.Update):
+                self.assignments(tree.expressions, target, scope, ctes)
+            for key, value in tree.args.items():
+                if key not in ("this", "using", "from_", "with_", "expressions", "returning"):
+                    self.expressions(value, scope, ctes)
+        returning = tree.args.get("returning")
+        if not isinstance(returning, exp.Returning):
+            return None
+        if target is not None:
+            for version in ("old", "new"):  # PostgreSQL 18: RETURNING old.col, new.col
+                scope.qualified_only.setdefault(version, target.copy_for(target.node or tree,
+                                                                           None))
+        self.expressions(returning.expressions, scope, ctes)
+        outputs: list[tuple[str, Result]] = []
+        assert self.lineage is not None
+        for projection in returning.expressions:
+            if isinstance(projection, exp.Star) or (
+                    isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
+                columns = target.columns() if target is not None and \
+                    len(scope.sources) == 1 else None
+                if columns is None:
+                    return None
+                outputs.extend(columns)
+                continue
+            outputs.append((output_name(projection), self.lineage.of(projection)))
+        return outputs
+
+    def target(self, scope: _Scope, item: exp.Expression | None, ctes: dict[str, _Source],
+               parent: _Scope | None) -> _Source | None:
+        """The table an INSERT, UPDATE or DELETE writes, as the first source of its scope."""
+        if not isinstance(item, exp.Expression):
+            return None
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier) \
+                and not item.args.get("db") and identifier_name(item.this) in ctes:
+            # PostgreSQL writes a table, never a CTE: with the name shadowed, claim nothing
+            alias_node = item.args.get("alias")
+            name = identifier_name(alias_node.this) if isinstance(alias_node, exp.TableAlias) \
+                and alias_node.this is not None else identifier_name(item.this)
+            scope.sources[name] = _Source("opaque", name, node=item)
+            return scope.sources[name]
+        self.add_source(scope, item, ctes, parent)
+        return next(iter(scope.sources.values()), None)
+
+    def target_column(self, target: _Source | None, node: exp.Expression,
+                      hint: str | None = None) -> None:
+        """A column the statement writes (INSERT's column list, a SET target, a conflict column):
+        a column of the target table itself, whatever else is in FROM. Unchecked unless the
+        target is a schema table (a CTE name or an unknown table proves nothing)."""
+        if target is None or target.kind != "table" or target.table is None:
+            return
+        name = identifier_name(node.this if isinstance(node, exp.Column) else node)
+        result = target.resolve(name, node)
+        if isinstance(node, exp.Column):
+            self.references[id(node)] = result
+            self.sources[id(node)] = target
+        if isinstance(result, Unresolved):
+            hint = result.hint or hint or f'use a column of "{target.table.name}", the table ' \
+                'written; quote camelCase names'
+            result = Unresolved(result.reason, result.reference, result.node, hint)
+            if isinstance(node, exp.Column):
+                self.references[id(node)] = result
+            self.unresolved.append(result)
+
+    def assignments(self, assignments: list[exp.Expression], target: _Source | None,
+                    scope: _Scope, ctes: dict[str, _Source]) -> None:
+        """``SET col = value, (a, b) = (...)``: the targets are columns of the target table, the
+        values are read in the statement's scope."""
+        for assignment in assignments:
+            if not isinstance(assignment, exp.EQ):
+                self.expressions(assignment, scope, ctes)
+                continue
+            written = assignment.this
+            for column in written.expressions if isinstance(written, exp.Tuple) else [written]:
+                if not isinstance(column, exp.Column):
+                    self.expressions(column, scope, ctes)
+                elif column.args.get("table") is not None:
+                    # `SET t.col`: PostgreSQL reads the first name as the column (t's field col)
+                    self.target_column(target, column.parts[0], "a SET target names a column "
+                                       "of the target table, without a table qualifier")
+                else:
+                    self.target_column(target, column)
+            self.expressions(assignment.expression, scope, ctes)
+
+    def on_conflict(self, conflict: exp.OnConflict, target: _Source | None, scope: _Scope,
+                    ctes: dict[str, _Source]) -> None:
+        """``ON CONFLICT (cols) [WHERE ...] DO UPDATE SET ... [WHERE ...]``: the conflict columns
+        and SET targets are the target table's; in the DO UPDATE part ``EXCLUDED`` (the proposed
+        row) is a source beside the target, so an unqualified name both have is ambiguous, as
+        PostgreSQL says."""
+        for key in conflict.args.get("conflict_keys") or []:
+            inner = key.this if isinstance(key, exp.Ordered) else key
+            if isinstance(inner, exp.Column) and inner.args.get("table") is None:
+                self.target_column(target, inner)
+            else:
+                self.expressions(inner, scope, ctes)
+        self.expressions(conflict.args.get("index_predicate"), scope, ctes)
+        update = _Scope(scope.parent, conflict)
+        update.sources = dict(scope.sources)
+        if target is not None:
+            update.sources.setdefault("excluded", target.copy_for(target.node or conflict, None))
+        self.assignments(conflict.expressions, target, update, ctes)
+        self.expressions(conflict.args.get("where"), update, ctes)
 
     def with_clause(self, node: exp.Expression, ctes: dict[str, _Source],
                     parent: _Scope | None) -> dict[str, _Source]:
@@ -391,7 +511,10 @@ class _Resolver:
             if recursive and isinstance(body, exp.SetOperation):
                 seed = self.query(body.this, ctes, parent)
                 ctes[name] = self.derived(name, seed, cte.args["alias"], cte)
-            outputs = self.query(body, ctes, parent)
+            if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):
+                outputs = self.modification(body, ctes, parent)
+            else:
+                outputs = self.query(body, ctes, parent)
             ctes[name] = self.derived(name, outputs, cte.args["alias"], cte)
         return ctes
 
@@ -578,7 +701,7 @@ class _Resolver:
             alias = identifier_name(qualifier)
             current: _Scope | None = scope
             while current is not None and source is None:
-                source = current.sources.get(alias)
+                source = current.sources.get(alias) or current.qualified_only.get(alias)
                 current = current.parent
             if source is None:
                 result = Unresolved(f'missing FROM-clause entry for table "{alias}"',

@@ -86,7 +86,11 @@ def unresolved_column(query: ExtractedQuery, parsed: ParsedQuery, lineage: Query
     Resolves every column reference through aliases, subqueries and CTEs to a column of the
     application's schema and reports references that resolve to nothing: an unknown column, a
     missing FROM entry, an ambiguous name, or an unquoted camelCase name that PostgreSQL folds to
-    lower case. The schema is `schema = ...` of the configuration, else the Prisma schema found
+    lower case. Writes too: the column list of an `INSERT`, the `SET` targets of an `UPDATE` and
+    of `ON CONFLICT ... DO UPDATE` (columns of the target table, whatever `FROM` holds), the
+    conflict columns, `EXCLUDED.col` (the target table's columns) and `RETURNING`, also inside a
+    data-modifying CTE. A write into a table the schema does not describe, or into a CTE's name,
+    is not judged; `INSERT ... SELECT` resolves its `SELECT` like any query. The schema is `schema = ...` of the configuration, else the Prisma schema found
     from the checked file's folder upwards (`prisma/schema.prisma`, a `prisma/schema/` folder, or
     the one `package.json` or `prisma.config.ts` names); with none the rule is off, with a note
     (a query bound to a profile uses the profile's data model). Queries that touch no table of
@@ -98,12 +102,16 @@ def unresolved_column(query: ExtractedQuery, parsed: ParsedQuery, lineage: Query
 
     ## Example
     ```sql
-    SELECT l.appointmentBookedAt FROM "Lead" l
+    SELECT l.appointmentBookedAt FROM "Lead" l;
+    INSERT INTO "Message" (id, "leadId", "receivedAtt") VALUES ($1, $2, $3)
+    ON CONFLICT (id) DO UPDATE SET "receivedAtt" = EXCLUDED."receivedAtt"
     ```
 
     ## Use instead
     ```sql
-    SELECT l."appointmentBookedAt" FROM "Lead" l
+    SELECT l."appointmentBookedAt" FROM "Lead" l;
+    INSERT INTO "Message" (id, "leadId", "sentAt") VALUES ($1, $2, $3)
+    ON CONFLICT (id) DO UPDATE SET "sentAt" = EXCLUDED."sentAt"
     ```
     """
     if not lineage.schema_tables:
