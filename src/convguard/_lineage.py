@@ -472,8 +472,10 @@ class _Resolver:
                     self.expressions(column, scope, ctes)
                 elif column.args.get("table") is not None:
                     # `SET t.col`: PostgreSQL reads the first name as the column (t's field col)
-                    self.target_column(target, column.parts[0], "a SET target names a column "
-                                       "of the target table, without a table qualifier")
+                    first = column.parts[0]
+                    if isinstance(first, exp.Identifier):
+                        self.target_column(target, first, "a SET target names a column of the "
+                                           "target table, without a table qualifier")
                 else:
                     self.target_column(target, column)
             self.expressions(assignment.expression, scope, ctes)
