@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 from convguard._dataset import Dataset
 from convguard._errors import ConvguardError, DatabaseError, QueryFailed
 from convguard.kit.conformance.binding import BoundQuery
-from convguard.kit.conformance.deadline import TimeBound, timeout_seconds
+from convguard.kit.conformance.deadline import TimeBound, timeout_ms, timeout_seconds
 from convguard.kit.conformance.runner import QueryPlan, execute_bound
 from convguard.kit.scenario.files import Scenario
 from convguard.kit.bench.data import DEFAULT_HISTORY_DAYS, Progress, SeedReport, SyntheticData
@@ -1074,24 +1074,6 @@ def _about(plan: Any, where: str = "") -> Iterator[None]:
                             path=query.path, line=query.span.start_position.line,
                             hint="a benched query must only read; rerun with a server that "
                                  "stays up") from None
-
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0,
-             "d": 86_400_000.0}
-
-
-def timeout_ms(setting: str | None) -> float | None:
-    """A ``statement_timeout`` value in milliseconds (None for none or 0).
-
-    Example:
-        >>> timeout_ms("10000"), timeout_ms("10s"), timeout_ms("0"), timeout_ms("2 min")
-        (10000.0, 10000.0, None, 120000.0)
-    """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
-    if not match or match.group(2) not in ("", *_UNITS_MS):
-        return None
-    value = float(match.group(1)) * _UNITS_MS.get(match.group(2), 1.0)
-    return value or None
 
 
 def _settings(conn: psycopg.Connection[Any]) -> dict[str, str]:

@@ -96,7 +96,24 @@ class Deadline:
             pass
 
 
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0,
+             "d": 86_400_000.0}
+
+
+def timeout_ms(setting: str | None) -> float | None:
+    """A ``statement_timeout`` value in milliseconds, as PostgreSQL reads it (no unit: ms; None
+    for none, 0 or unreadable). The one parser of the kit: :func:`timeout_seconds` and the
+    benchmark's budget both read through it.
+
+    Example:
+        >>> timeout_ms("10000"), timeout_ms("10s"), timeout_ms("0"), timeout_ms("2 min")
+        (10000.0, 10000.0, None, 120000.0)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
+    if not match or match.group(2) not in ("", *_UNITS_MS):
+        return None
+    value = float(match.group(1)) * _UNITS_MS.get(match.group(2), 1.0)
+    return value or None
 
 
 def timeout_seconds(setting: str | None) -> float | None:
@@ -106,11 +123,8 @@ def timeout_seconds(setting: str | None) -> float | None:
         >>> timeout_seconds("10000"), timeout_seconds("1s"), timeout_seconds("0")
         (10.0, 1.0, None)
     """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", (setting or "").lower())
-    if not match or match.group(2) not in ("", *_UNITS):
-        return None
-    value = float(match.group(1)) * (_UNITS[match.group(2)] if match.group(2) else 1e-3)
-    return value or None
+    milliseconds = timeout_ms(setting)
+    return None if milliseconds is None else milliseconds / 1000
 
 
 def deadline_seconds(statement_timeout: str) -> float:
