@@ -149,6 +149,19 @@ def test_unquoted_camel_case_gets_a_hint() -> None:
         'unquoted identifiers fold to lower case: write "appointmentBookedAt"'
 
 
+@pytest.mark.parametrize(("sql", "hint"), [
+    ('SELECT l."clientID" FROM "Lead" l', 'quoted identifiers keep their case: write "clientId"'),
+    ('SELECT 1 FROM "LEAD"', 'quoted identifiers keep their case: write "Lead"'),
+    ("SELECT 1 FROM lead", 'unquoted identifiers fold to lower case: write "Lead"'),
+    ('INSERT INTO "Message" (id, "aiDraftID") VALUES ($1, $2)',
+     'quoted identifiers keep their case: write "aiDraftId"'),
+])
+def test_a_name_right_but_for_case_gets_the_hint_for_how_it_was_written(sql: str, hint: str
+                                                                         ) -> None:
+    result, _ = resolve(sql)
+    assert result.unresolved[0].hint == hint
+
+
 def test_unknown_tables_make_no_claims() -> None:
     result, tree = resolve('SELECT t.whatever, t."updatedAt" FROM "Elsewhere" t')
     assert not result.unresolved and not result.schema_tables
@@ -217,3 +230,21 @@ def test_valid_postgres_is_not_unresolved(sql: str) -> None:
 def test_using_column_merges_both_sides() -> None:
     merged = outputs('SELECT id FROM "Lead" JOIN "AIDraft" USING (id)')[0]
     assert columns(merged) == {("Lead", "id"), ("AIDraft", "id")}
+
+
+def test_a_data_modifying_cte_outputs_what_it_returns() -> None:
+    result, tree = resolve('WITH moved AS (UPDATE "Message" SET body = $1 RETURNING id AS "movedId",'
+                           ' "leadId") SELECT moved."movedId", moved."leadId", moved.body FROM moved')
+    moved_id, lead_id, _ = (result.of(projection) for projection in tree.expressions)
+    assert isinstance(moved_id, Lineage) and moved_id.columns == {("Message", "id")}
+    assert isinstance(lead_id, Lineage) and lead_id.columns == {("Message", "leadId")}
+    [missing] = result.unresolved
+    assert missing.reason == 'column "body" does not exist in "moved"'
+
+
+def test_set_targets_resolve_against_the_target_only() -> None:
+    result, _ = resolve('UPDATE "Message" m SET id = l.id, "clientId" = l."clientId" '
+                        'FROM "Lead" l WHERE l.id = m."leadId"')
+    [missing] = result.unresolved
+    assert missing.reason == 'column "clientId" does not exist in "Message"'
+    assert missing.hint == 'use a column of "Message", the table written; quote camelCase names'

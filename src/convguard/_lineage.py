@@ -203,8 +203,17 @@ def _missing_column(table: str, column: str, known: Iterable[str], node: exp.Exp
     hint = None
     folded = [name for name in known if name.lower() == column.lower() and name != column]
     if folded:
-        hint = f'unquoted identifiers fold to lower case: write "{folded[0]}"'
+        # a name with capitals was quoted (unquoted ones arrive folded): the case is just wrong
+        hint = _case_hint(column, folded[0])
     return Unresolved(f'column "{column}" does not exist in "{table}"', column, node, hint)
+
+
+def _case_hint(written: str, real: str) -> str:
+    """How to write ``real`` when ``written`` differs from it only in case. A name with capitals
+    was quoted (unquoted ones arrive folded), so its case is simply wrong."""
+    if written == written.lower():
+        return f'unquoted identifiers fold to lower case: write "{real}"'
+    return f'quoted identifiers keep their case: write "{real}"'
 
 
 class _Scope:
@@ -654,7 +663,7 @@ class _Resolver:
             self.schema_tables.add(folded[0])
             self.unresolved.append(Unresolved(
                 f'relation "{name}" does not exist', name, item.this,
-                f'unquoted identifiers fold to lower case: write "{folded[0]}"'))
+                _case_hint(name, folded[0])))
         return _Source("opaque", name, node=item, side=side)
 
     def rename(self, source: _Source, alias: exp.TableAlias) -> None:
