@@ -282,6 +282,12 @@ def test_two_thousand_lines_is_fast() -> None:
          + "}" * 3000 + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
         ("5k-nested-single-statement-ifs", "function f(c) { let w = Prisma.sql`a`; "
          + "if (c) " * 5000 + "w = Prisma.sql`b`; return prisma.$queryRaw`SELECT 1 ${w}`; }"),
+        ("2k-falling-through-cases", "function f(k) { let w = Prisma.sql`a`; switch (k) {"
+         + "".join(f"case {i}: w = Prisma.sql`x{i}`; " for i in range(2000))
+         + "} return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
+        ("3k-nested-switches-and-tries", "function f(k) { let w = Prisma.sql`a`;"
+         + "".join(f"switch (k) {{ case {i}: try {{ w = Prisma.sql`x{i}`; " for i in range(1500))
+         + "} catch {}}" * 1500 + "return prisma.$queryRaw`SELECT 1 WHERE ${w}`; }"),
         ("500-optional-pushes", "function f(o) { const p = [Prisma.sql`TRUE`];"
          + "".join(f"if (o.c{i}) p.push(Prisma.sql`x{i} = ${{o.v{i}}}`);" for i in range(500))
          + 'return prisma.$queryRaw`SELECT 1 WHERE ${Prisma.join(p, " AND ")}`; }'),

@@ -61,7 +61,8 @@ def test_every_pattern_has_a_clean_and_a_defective_file() -> None:
     names = {path.stem for path in FILES}
     for pattern in ("const-ternary", "inline-ternary", "if-else-assignment", "joined-array",
                     "helper-returns", "closure", "fragment-as-identifier", "opaque-fragments",
-                    "block-scope", "if-else-override", "mapped-fragments"):
+                    "block-scope", "if-else-override", "mapped-fragments", "switch-override",
+                    "try-catch"):
         assert pattern in names and f"{pattern}-defect" in names, pattern
         clean = (ASSEMBLY / f"{pattern}.ts").read_text(encoding="utf-8")
         defect = (ASSEMBLY / f"{pattern}-defect.ts").read_text(encoding="utf-8")
@@ -161,6 +162,30 @@ def test_an_if_else_assigning_in_every_branch_overrides_the_first_value() -> Non
     defect = [" ".join(q.sql.split()) for q in _queries("if-else-override-defect.ts")]
     assert len(defect) == 4 and not any("touchedAt" in sql for sql in defect)
     assert {'l."ownerId" IS NOT NULL' in sql for sql in defect} == {True, False}
+
+
+def test_a_switch_assigning_in_every_case_overrides_the_first_value() -> None:
+    sqls = [" ".join(q.sql.split()) for q in _queries("switch-override.ts")]
+    assert len(sqls) == 12  # 3 scopes (the default throws) x 4 orders; no `Prisma.empty`
+    assert not any("WHERE ORDER" in sql or sql.endswith("ORDER BY") for sql in sqls)
+    assert sum(sql.endswith('ORDER BY l."createdAt" ASC') for sql in sqls) == 3  # one per scope
+    # no `default` keeps the value before the switch; a case that only breaks keeps it too; a
+    # case falling through takes the next case's value
+    defect = [" ".join(q.sql.split()) for q in _queries("switch-override-defect.ts")]
+    assert len(defect) == 12  # 2 orders x 3 filters x 2 windows, `Prisma.empty` in none
+    assert sum("'30 days' AND ORDER" in sql for sql in defect) == 6  # "week" falls into it
+    assert sum("'90 days' ORDER" in sql for sql in defect) == 6
+    assert {sql.split(" WHERE ")[1].split(" AND ")[0] for sql in defect} == {
+        "l.phone IS NOT NULL", "TRUE", "l.email IS NOT NULL"}
+    assert {'l."touchedAt"' in sql for sql in defect} == {True, False}
+
+
+def test_try_and_catch_both_reach_the_earlier_value_only_when_the_catch_keeps_it() -> None:
+    sqls = [" ".join(q.sql.split()) for q in _queries("try-catch.ts")]
+    assert len(sqls) == 4  # (try, catch) x (tags, TRUE kept by a catch that only logs)
+    assert {sql.split(" WHERE ")[1].split(" AND ")[0] for sql in sqls} == {
+        'l."createdAt" >= $1::timestamptz', "TRUE"}
+    assert all(sql.count("TRUE") <= 2 and "WHERE AND" not in sql for sql in sqls)
 
 
 def test_mapped_fragments_are_sql_elements_with_their_own_values() -> None:

@@ -97,6 +97,61 @@ _UNSET = -1
 _MAX_IF_DEPTH = 64
 #: What a ``let`` may hold at a point: (conditional assignments, the value they override).
 _Values = tuple[list[tuple[int, int]], list[tuple[int, int]]]
+#: Segment flows one ``switch`` may cost (fall-through entries re-run the cases they fall into);
+#: past it the switch's assignments are simply conditional.
+_MAX_SWITCH_FLOWS = 256
+_LOOP_KEYWORDS = frozenset({"for", "while", "switch"})
+
+
+@dataclass(frozen=True, slots=True)
+class _If:
+    """An ``if``/``else if``/``else`` statement ``start .. end`` (an ``else if`` chain is one).
+    A bare block after a ``case`` label is one too: a single branch that always runs."""
+
+    start: int
+    end: int
+    branches: tuple[tuple[int, int], ...]
+    has_else: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """The statements after one ``case``/``default`` label: ``first .. stop``; ``cut`` is the
+    token ending it (``break`` -> ``how == "break"``, ``return``/``throw``/``continue`` ->
+    ``"leave"``) or ``stop`` when it falls through into the next case (``how == ""``)."""
+
+    first: int
+    stop: int
+    cut: int
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Switch:
+    """A ``switch`` statement: its body's ``{`` and its cases in source order. ``regular`` is
+    False when a ``break`` leaves it from inside a nested statement (``if (c) break;``): those
+    paths are not followed, every assignment in it is then simply conditional."""
+
+    start: int
+    end: int
+    brace: int
+    cases: tuple[_Case, ...]
+    has_default: bool
+    regular: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Try:
+    """A ``try`` statement: its blocks ``(first, stop)`` (``first`` is the ``{``)."""
+
+    start: int
+    end: int
+    body: tuple[int, int]
+    handler: tuple[int, int] | None
+    finalizer: tuple[int, int] | None
+
+
+_Statement = _If | _Switch | _Try
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +240,9 @@ class FragmentAssembler:
         self._memo: dict[object, tuple[Node | None, tuple[int, ...]]] = {}
         self._assigned: dict[int, list[tuple[int, tuple[int, int]]]] = {}
         self._braces: list[int] | None = None
-        self._chains: dict[int, tuple[int, int, list[tuple[int, int]], bool]] | None = None
+        self._chains: dict[int, _Statement] | None = None
+        self._case_colons: set[int] = set()
+        self._switch_breaks: dict[int, list[int]] | None = None
         self._generation = 0
         self._logged: dict[object, int] = {}
         self._innermost: dict[int, Function | None] = {}
@@ -761,7 +818,9 @@ class FragmentAssembler:
               state: _Values, use: int, depth: int = 0) -> _Values:
         """The values after ``assignments`` (in source order, all inside block ``block``, or in
         the single-statement branch starting at ``statement``), from ``state`` before them.
-        Past ``_MAX_IF_DEPTH`` nested ``if``s an assignment is simply conditional."""
+        ``if``/``else``, ``switch`` and ``try`` statements directly in the block are followed
+        branch by branch; loops (and past ``_MAX_IF_DEPTH`` nested statements, anything) make
+        an assignment simply conditional."""
         conditional, base = state
         position = 0
         while position < len(assignments):
@@ -776,38 +835,132 @@ class FragmentAssembler:
                     conditional = [*conditional, rhs]
                 position += 1
                 continue
-            start, end, branches, has_else = chain
             inside = []
-            while position < len(assignments) and assignments[position][0] < end:
+            while position < len(assignments) and assignments[position][0] < chain.end:
                 inside.append(assignments[position])
                 position += 1
-            outs: list[_Values] = []
-            for first, stop in branches:
-                if start < use < end and not first <= use < stop:
-                    continue  # `use` is in another branch: this one never runs before it
-                mine = [item for item in inside if first <= item[0] < stop]
-                branch_block, branch_statement = (first, -1) if self.x.text(first) == "{" \
-                    else (block, first)
-                out = self._flow(mine, branch_block, branch_statement, (conditional, base), use,
-                                 depth + 1)
-                if not (first <= use < stop) and self._leaves(first, stop):
-                    continue  # the branch returns or throws: its values never reach `use`
-                outs.append(out)
-            if start < use < end:
-                if outs:
-                    conditional, base = outs[0]
-                continue
-            reaching = list(dict.fromkeys(value for out in outs for value in (*out[0], *out[1])))
-            if has_else:
-                conditional, base = [], reaching
+            if isinstance(chain, _Switch):
+                conditional, base = self._switch_flow(chain, inside, (conditional, base), use,
+                                                      depth)
+            elif isinstance(chain, _Try):
+                conditional, base = self._try_flow(chain, inside, (conditional, base), use,
+                                                   depth)
             else:
-                before = set(conditional) | set(base)
-                conditional = [*conditional, *(value for value in reaching if value not in before)]
+                conditional, base = self._if_flow(chain, inside, block, (conditional, base),
+                                                  use, depth)
         return conditional, base
 
-    def _chain_in(self, token: int, block: int
-                  ) -> tuple[int, int, list[tuple[int, int]], bool] | None:
-        """The ``if`` statement directly in ``block`` one of whose branches holds ``token``."""
+    def _if_flow(self, chain: _If, inside: list[tuple[int, tuple[int, int]]], block: int,
+                 state: _Values, use: int, depth: int) -> _Values:
+        """The values after an ``if`` statement: every branch assigning (or leaving) replaces
+        the values before it; without ``else`` they are kept beside the branches'."""
+        conditional, base = state
+        start, end = chain.start, chain.end
+        outs: list[_Values] = []
+        for first, stop in chain.branches:
+            if start < use < end and not first <= use < stop:
+                continue  # `use` is in another branch: this one never runs before it
+            mine = [item for item in inside if first <= item[0] < stop]
+            branch_block, branch_statement = (first, -1) if self.x.text(first) == "{" \
+                else (block, first)
+            out = self._flow(mine, branch_block, branch_statement, state, use, depth + 1)
+            if not (first <= use < stop) and self._leaves(first, stop):
+                continue  # the branch returns or throws: its values never reach `use`
+            outs.append(out)
+        if start < use < end:
+            return outs[0] if outs else state
+        reaching = _reaching(outs)
+        if chain.has_else:
+            return [], reaching
+        before = set(conditional) | set(base)
+        return [*conditional, *(value for value in reaching if value not in before)], base
+
+    def _switch_flow(self, chain: _Switch, inside: list[tuple[int, tuple[int, int]]],
+                     state: _Values, use: int, depth: int) -> _Values:
+        """The values after a ``switch``: each case runs from its label through the cases it
+        falls into, up to a ``break``; one that returns, throws or continues never reaches
+        ``use``. With a ``default`` label the cases replace the values before the switch;
+        without one those values are kept (no case may match)."""
+        cases = chain.cases
+        starts = [case.first for case in cases]
+        mine: list[list[tuple[int, tuple[int, int]]]] = [[] for _ in cases]
+        for item in inside:
+            number = bisect.bisect_right(starts, item[0]) - 1
+            if number >= 0 and item[0] < cases[number].cut:  # not dead code after a `break`
+                mine[number].append(item)
+        holder = next((number for number, case in enumerate(cases)
+                       if case.first <= use < case.stop), -1)
+        if chain.start < use < chain.end and holder < 0:
+            return state  # in the discriminant or a label: before any case runs
+        outs: list[_Values] = []
+        flows = 0
+        for entry in range(len(cases) if holder < 0 else holder + 1):
+            current = state
+            for number in range(entry, len(cases)):
+                if mine[number]:
+                    flows += 1
+                    if flows > _MAX_SWITCH_FLOWS:
+                        conditional, base = state
+                        return _union(conditional, [rhs for _, rhs in inside]), base
+                    current = self._flow(mine[number], chain.brace, -1, current, use,
+                                         depth + 1)
+                if number == holder:
+                    outs.append(current)
+                    break
+                how = cases[number].how
+                if how:
+                    if how == "break" and holder < 0:
+                        outs.append(current)
+                    break
+            else:
+                if holder < 0:
+                    outs.append(current)  # the last case falls off the end of the switch
+        if holder >= 0:
+            return outs[0] if len(outs) == 1 else ([], _reaching(outs))
+        reaching = _reaching(outs)
+        conditional, base = state
+        if chain.has_default:
+            return [], reaching
+        before = set(conditional) | set(base)
+        return [*conditional, *(value for value in reaching if value not in before)], base
+
+    def _try_flow(self, chain: _Try, inside: list[tuple[int, tuple[int, int]]],
+                  state: _Values, use: int, depth: int) -> _Values:
+        """The values after ``try``/``catch``/``finally``. The ``try`` block may throw anywhere,
+        so the ``catch`` starts from the values before it or any value the block assigns: the
+        earlier values reach past the statement unless both blocks assign unconditionally (or
+        the ``catch`` leaves by ``return``/``throw``)."""
+
+        def part(block: tuple[int, int]) -> list[tuple[int, tuple[int, int]]]:
+            return [item for item in inside if block[0] <= item[0] < block[1]]
+
+        def holds(block: tuple[int, int] | None) -> bool:
+            return block is not None and block[0] < use < block[1]
+
+        body, handler, finalizer = chain.body, chain.handler, chain.finalizer
+        assigned = [rhs for _, rhs in part(body)]
+        after_try = self._flow(part(body), body[0], -1, state, use, depth + 1)
+        if holds(body):
+            return after_try
+        anywhere = _union(*state, *after_try, assigned)  # where a throw may leave the block
+        outs = [] if self._leaves(*body) else [after_try]
+        if handler is not None:
+            after_catch = self._flow(part(handler), handler[0], -1, ([], anywhere), use,
+                                     depth + 1)
+            if holds(handler):
+                return after_catch
+            if not self._leaves(*handler):
+                outs.append(after_catch)
+            anywhere = _union(anywhere, *after_catch,
+                              [rhs for _, rhs in part(handler)])
+        if finalizer is None:
+            return [], _reaching(outs)
+        entering = anywhere if holds(finalizer) else _reaching(outs)
+        return self._flow(part(finalizer), finalizer[0], -1, ([], entering), use, depth + 1)
+
+    def _chain_in(self, token: int, block: int) -> _Statement | None:
+        """The statement directly in ``block`` (``if``, ``switch`` or ``try``, not the body of
+        a loop or of an ``if`` without braces) that holds ``token``."""
         top = self._brace_of(token)
         if top == block:
             top = token  # a single-statement branch starting at `token`
@@ -816,23 +969,169 @@ class FragmentAssembler:
                 top = self._brace_of(top)
             if top < 0:
                 return None
-        return self._branch_starts().get(top)
+        chain = self._statements().get(top)
+        if chain is None or self._controlled(chain.start) or (
+                isinstance(chain, _Switch) and not chain.regular):
+            return None
+        return chain
 
-    def _branch_starts(self) -> dict[int, tuple[int, int, list[tuple[int, int]], bool]]:
-        """First token of every ``if``/``else`` branch -> its whole statement: ``(start, end,
-        branches, has_else)``, an ``else if`` chain being one statement."""
+    def _controlled(self, token: int) -> bool:
+        """Is the statement at ``token`` the body of a loop, an ``if`` or an ``else`` written
+        without braces (it may not run at all)?"""
+        x = self.x
+        previous = x.text(token - 1)
+        if previous in ("else", "do"):
+            return True
+        opening = x.match[token - 1] if previous == ")" else -1
+        return 0 <= opening < token - 1 and x.text(opening - 1) in (
+            "if", "for", "while", "with", "await")
+
+    def _statements(self) -> dict[int, _Statement]:
+        """First token of every ``if``/``else`` branch, ``{`` of every ``switch`` body and of
+        every ``try``/``catch``/``finally`` block (and of a bare block after a ``case`` label)
+        -> its statement."""
         if self._chains is None:
             x = self.x
-            self._chains = {}
+            chains: dict[int, _Statement] = {}
+            self._chains = chains
             for index in range(x.count):
-                if x.kinds[index] == "ident" and x.texts[index] == "if" \
-                        and x.text(index - 1) not in ("else", ".", "?.") \
-                        and x.text(index + 1) == "(":
+                if x.kinds[index] != "ident" or x.text(index - 1) in (".", "?."):
+                    continue
+                word = x.texts[index]
+                if word == "if" and x.text(index - 1) != "else" and x.text(index + 1) == "(":
                     chain = self._if_chain(index)
                     if chain is not None:
+                        statement = _If(chain[0], chain[1], tuple(chain[2]), chain[3])
                         for first, _ in chain[2]:
-                            self._chains[first] = chain
+                            chains[first] = statement
+                elif word == "switch" and x.text(index + 1) == "(":
+                    switch = self._switch(index)
+                    if switch is not None:
+                        chains[switch.brace] = switch
+                        for case in switch.cases:
+                            if x.text(case.first) == "{" and x.match[case.first] > case.first:
+                                stop = x.match[case.first] + 1
+                                chains[case.first] = _If(case.first, stop,
+                                                         ((case.first, stop),), True)
+                elif word == "try" and x.text(index + 1) == "{":
+                    attempt = self._try(index)
+                    if attempt is not None:
+                        for block in (attempt.body, attempt.handler, attempt.finalizer):
+                            if block is not None:
+                                chains[block[0]] = attempt
         return self._chains
+
+    def _switch(self, keyword: int) -> _Switch | None:
+        x = self.x
+        close = x.match[keyword + 1]
+        brace = close + 1
+        if close <= keyword + 1 or x.text(brace) != "{" or x.match[brace] <= brace:
+            return None
+        end_brace = x.match[brace]
+        labels: list[tuple[int, int]] = []  # (label, its colon)
+        token = brace + 1
+        while token < end_brace:
+            word = x.texts[token]
+            if x.kinds[token] == "ident" and word in ("case", "default") \
+                    and x.text(token - 1) not in (".", "?."):
+                colon = token + 1
+                pending = 0
+                while colon < end_brace and not (x.texts[colon] == ":" and pending == 0):
+                    pending += x.texts[colon] == "?"
+                    pending -= x.texts[colon] == ":"
+                    colon = x.forward(colon)
+                if colon >= end_brace:
+                    return None
+                labels.append((token, colon))
+                self._case_colons.add(colon)
+                token = colon + 1
+                continue
+            token = x.forward(token)
+        cases = []
+        terminators: set[int] = set()
+        for number, (_, colon) in enumerate(labels):
+            stop = labels[number + 1][0] if number + 1 < len(labels) else end_brace
+            cut, how = self._case_end(colon + 1, stop)
+            if how:
+                terminators.add(cut)
+            cases.append(_Case(colon + 1, stop, cut, how))
+        regular = all(index in terminators for index in self._breaks().get(brace, ()))
+        return _Switch(keyword, end_brace + 1, brace, tuple(cases),
+                       any(x.texts[label] == "default" for label, _ in labels), regular)
+
+    def _case_end(self, first: int, stop: int, nested: bool = False) -> tuple[int, str]:
+        """Where a case's statements end: its first ``break`` (or ``return``/``throw``/
+        ``continue``) at its own top level or in a block right after its label."""
+        x = self.x
+        token = first
+        while token < stop:
+            if x.texts[token] == "{" and token == first and not nested \
+                    and x.match[token] > token:
+                cut, how = self._case_end(token + 1, x.match[token], nested=True)
+                if how:
+                    return cut, how
+                token = x.match[token] + 1
+                continue
+            word = x.texts[token]
+            if x.kinds[token] == "ident" and word in ("break", "return", "throw", "continue") \
+                    and x.text(token - 1) not in (".", "?.") and not self._controlled(token):
+                return token, "break" if word == "break" else "leave"
+            token = x.forward(token)
+        return stop, ""
+
+    def _breaks(self) -> dict[int, list[int]]:
+        """The ``{`` of a ``switch`` body -> every unlabelled ``break`` that leaves it (the
+        innermost loop or switch around a ``break`` is the one it leaves)."""
+        if self._switch_breaks is not None:
+            return self._switch_breaks
+        x = self.x
+        targets: dict[int, list[int]] = {}
+        self._switch_breaks = targets
+        for token in range(x.count):
+            if x.texts[token] != "break" or x.kinds[token] != "ident" \
+                    or x.text(token - 1) in (".", "?."):
+                continue
+            block = self._brace_of(token)
+            while block >= 0:
+                before = x.text(block - 1)
+                if before == "do":
+                    break
+                if before == ")" and x.match[block - 1] >= 0:
+                    keyword = x.text(x.match[block - 1] - 1)
+                    if keyword == "switch":
+                        targets.setdefault(block, []).append(token)
+                    if keyword in _LOOP_KEYWORDS or keyword == "await":
+                        break
+                block = self._brace_of(block)
+        return targets
+
+    def _try(self, keyword: int) -> _Try | None:
+        x = self.x
+
+        def block_at(token: int) -> tuple[int, int] | None:
+            if x.text(token) != "{" or x.match[token] <= token:
+                return None
+            return token, x.match[token] + 1
+
+        body = block_at(keyword + 1)
+        if body is None:
+            return None
+        end = body[1]
+        handler = finalizer = None
+        if x.text(end) == "catch":
+            brace = end + 1
+            if x.text(brace) == "(" and x.match[brace] > brace:
+                brace = x.match[brace] + 1
+            handler = block_at(brace)
+            if handler is None:
+                return None
+            end = handler[1]
+        if x.text(end) == "finally":
+            finalizer = block_at(end + 1)
+            if finalizer is None:
+                return None
+            end = finalizer[1]
+        return _Try(keyword, end, body, handler, finalizer)
 
     def _if_chain(self, if_token: int, depth: int = 0
                   ) -> tuple[int, int, list[tuple[int, int]], bool] | None:
@@ -950,7 +1249,14 @@ class FragmentAssembler:
         if self._brace_of(token) != base:
             return True
         previous = x.text(token - 1)
+        if previous == ":" and token - 1 in self._case_labels():
+            return False  # `case X: name = ...` runs whenever that case does
         return previous in (")", "else", "?", ":", "&&", "||", "??")
+
+    def _case_labels(self) -> set[int]:
+        """The ``:`` ending every ``case``/``default`` label."""
+        self._statements()
+        return self._case_colons
 
     def _brace_of(self, token: int) -> int:
         """The ``{`` of the innermost block around ``token`` (-1 at the top level)."""
@@ -1303,6 +1609,16 @@ class FragmentAssembler:
         if colon < 0:
             return None
         return self._strip(question + 1, colon), self._strip(colon + 1, end)
+
+
+def _union(*groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The values of ``groups``, each once, in order."""
+    return list(dict.fromkeys(value for group in groups for value in group))
+
+
+def _reaching(outs: list[_Values]) -> list[tuple[int, int]]:
+    """Every value the states ``outs`` may hold, each once, in order."""
+    return _union(*(group for out in outs for group in out))
 
 
 def _max_depth() -> int:
