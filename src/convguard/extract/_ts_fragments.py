@@ -48,6 +48,7 @@ import bisect
 import dataclasses
 import re
 from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from convguard._model import OpaqueFragment
@@ -71,7 +72,8 @@ from convguard.extract._assembly import (
 )
 
 if TYPE_CHECKING:
-    from convguard.extract._typescript import _Extractor, _SqlBuilder, _Tag
+    from convguard._parse import PostgresParser
+    from convguard.extract._typescript import _Call, _Extractor, _SqlBuilder, _Tag
 
 _SQL_TYPE = re.compile(r"(?:^|[^\w.])(?:Prisma\s*\.\s*)?Sql\b")
 _SCREAMING = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -215,7 +217,7 @@ class _Since:
     def __init__(self, log: list[int], start: int) -> None:
         self.log, self.start = log, start
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter(set(self.log[self.start:]))
 
     def __sub__(self, other: set[int]) -> set[int]:
@@ -279,7 +281,7 @@ class FragmentAssembler:
 
     # -- the roots -----------------------------------------------------------------------------
 
-    def roots(self, raw_calls: list) -> list[Root]:
+    def roots(self, raw_calls: list[_Call]) -> list[Root]:
         x = self.x
         roots: list[Root] = []
         for index, tag in self.tags.items():
@@ -298,12 +300,12 @@ class FragmentAssembler:
             if end <= first:
                 continue
             used = self._tracking()
-            node = self.resolve(first, end, Context())
-            if node is None or isinstance(node, (Opaque, Value)):
+            resolved = self.resolve(first, end, Context())
+            if resolved is None or isinstance(resolved, (Opaque, Value)):
                 continue  # nothing convguard can see
             close = x.match[call.paren]
             roots.append(Root(call.callee_start, (x.starts[call.callee_start], x.ends[close]),
-                              x.callee_text(call), node, tuple(sorted(used))))
+                              x.callee_text(call), resolved, tuple(sorted(used))))
         orphans: list[tuple[int, Node, set[int]]] = []
         for index, tag in self.tags.items():
             if not tag.spliceable or index in self.nested or index in self.consumed:
@@ -311,19 +313,19 @@ class FragmentAssembler:
             used = self._tracking()
             node = self.template_node(index, Context())
             orphans.append((index, node, set(used)))
-        used_by_orphans = set()
-        for index, _, used in orphans:
-            used_by_orphans.update(used - {index})
-        for index, node, used in orphans:
+        used_by_orphans: set[int] = set()
+        for index, _, templates in orphans:
+            used_by_orphans.update(templates - {index})
+        for index, node, templates in orphans:
             if index in used_by_orphans or not self._statement_like(node):
                 continue
             tag = self.tags[index]
             template = self.templates[index]
             roots.append(Root(tag.chain_start, (x.starts[tag.chain_start], template.end),
-                              tag.text, node, tuple(sorted(used))))
+                              tag.text, node, tuple(sorted(templates))))
         return roots
 
-    def _tracking(self) -> set[int]:
+    def _tracking(self) -> _Since:
         """Templates used from here on (read once the resolution is done)."""
         self._generation += 1
         return _Since(self._log, len(self._log))
@@ -1320,6 +1322,7 @@ class FragmentAssembler:
             close = x.match[brace]
             if close <= brace:
                 continue
+            params: tuple[Param, ...] | None
             if x.text(brace - 1) == "=>":
                 params = self._arrow_params(brace - 1)
             else:
@@ -1364,7 +1367,7 @@ class FragmentAssembler:
 
     def _params(self, open_: int, close: int) -> tuple[Param, ...]:
         x = self.x
-        params = []
+        params: list[Param] = []
         for first, end in self._arguments(open_):
             while first < end and (x.texts[first] in _MODIFIERS or x.texts[first] == "..."):
                 first += 1
@@ -1654,7 +1657,9 @@ def build(builder: _SqlBuilder, leaves: tuple[Leaf, ...], stand_ins: dict[int, s
     return opaque
 
 
-def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list, str | None]:
+def settle(leaves: tuple[Leaf, ...], make_builder: Callable[[], _SqlBuilder],
+           parser: PostgresParser | None
+           ) -> tuple[_SqlBuilder, list[OpaqueFragment], str | None]:
     """Choose stand-ins for the opaque (and ambiguous) leaves so that PostgreSQL's parser accepts
     the statement, if any choice does.
 
@@ -1691,6 +1696,7 @@ def settle(leaves: tuple[Leaf, ...], make_builder, parser) -> tuple[object, list
         opaque = build(builder, leaves, stand_ins)
         if not flexible:
             return builder, opaque, None
+        assert parser is not None, "a statement with opaque fragments is settled by a parser"
         _, error = parser(builder.sql)
         if error is None:
             return builder, opaque, None
