@@ -7,8 +7,11 @@ root splices is followed, in the host file only:
 
 - ``const`` (and ``let``/``var``) names, in the same function or an enclosing one (closures) or
   the module, ``const``/``let`` scoped by their block; ``let`` names take every value assigned
-  before the use (``if``/``else`` assignments become a choice; an unconditional reassignment,
-  or an ``if``/``else`` assigning in every branch, replaces the earlier values);
+  before the use (``if``/``else``, ``switch`` and ``try`` assignments become a choice; an
+  unconditional reassignment, an ``if``/``else`` assigning in every branch, a ``switch``
+  assigning in every case and a ``default`` (a case falling through takes the case it falls
+  into), or a ``try`` and its ``catch`` both assigning, replaces the earlier values; loops keep
+  them);
 - ternaries (both branches), ``a ?? b``/``a || b`` with a fragment on one side, ``Prisma.empty``;
 - helpers of the same file (``function`` declarations and arrow functions): every ``return``, with
   the call's arguments bound to the helper's parameters;
@@ -805,7 +808,23 @@ class FragmentAssembler:
         """The expressions a name may hold at ``use``: the conditional assignments first (like a
         ternary's truthy branch), then the value they override (the initialiser, or the last
         unconditional assignment). An ``if``/``else`` whose every branch assigns (or leaves by
-        ``return``/``throw``) overrides the value before it: that value never reaches ``use``."""
+        ``return``/``throw``) overrides the value before it: that value never reaches ``use``;
+        so does a ``switch`` whose every case and ``default`` does (see :meth:`_flow`).
+
+        Example:
+            >>> from convguard.extract._typescript import extract_typescript
+            >>> source = '''
+            ... function f(k: string) {
+            ...   let order = Prisma.empty;
+            ...   switch (k) {
+            ...     case "new": order = Prisma.sql`id DESC`; break;
+            ...     default: order = Prisma.sql`id`;
+            ...   }
+            ...   return prisma.$queryRaw`SELECT id FROM "Lead" ORDER BY ${order}`;
+            ... }'''
+            >>> [query.sql for query in extract_typescript("a.ts", source).queries]
+            ['SELECT id FROM "Lead" ORDER BY id DESC', 'SELECT id FROM "Lead" ORDER BY id']
+        """
         base: list[tuple[int, int]] = [declaration.init] if declaration.init is not None else []
         if declaration.keyword == "const":
             return base
@@ -1181,8 +1200,10 @@ class FragmentAssembler:
         x = self.x
         if x.texts[first] != "{":
             return x.texts[first] in ("return", "throw")
+        # `if (c) return;` at the branch's top level leaves only sometimes
         return any(x.kinds[index] == "ident" and x.texts[index] in ("return", "throw")
-                   and self._brace_of(index) == first for index in range(first + 1, stop))
+                   and self._brace_of(index) == first and not self._controlled(index)
+                   for index in range(first + 1, stop))
 
     def _declared_options(self, declaration: Declaration, options: list[tuple[int, int]],
                           inner: Context) -> Node | None:
