@@ -264,3 +264,19 @@ def test_bench_says_it_needs_a_profile(capsys, repo: Path, dsn: str) -> None:
     assert code == 2
     assert "bench needs a data generator from the query's profile" in err
     assert "has no profile" in err
+
+
+def test_bench_with_no_path_names_the_configured_query(capsys, repo: Path, dsn: str) -> None:
+    """``convguard bench`` alone on an app whose queries have no profile: the error names the
+    configured query and why (it used to suggest the booking profile and a PATH, which fails the
+    same way)."""
+    from convguard.commands.bench import run_bench_command
+
+    out = io.StringIO()
+    code = run_bench_command(argparse.Namespace(allow_superuser=True, paths=[], format="text",
+                                                dsn=dsn, leads=10), out)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{QUERY}:7: bench needs a data generator from the query's profile, and " \
+        f"{QUERY}::{FUNCTION} has no profile" in err
+    assert "booking-conversion\")" not in err and "give PATH" not in err

@@ -95,16 +95,18 @@ def run_bench_command(args: Any, out: TextIO) -> int:
                                driver=getattr(args, "driver", None), scenarios=_NO_SCENARIOS,
                                profile=getattr(args, "profile", None))
         plans = [item.plan for item in planned]
+        from convguard.kit.bench.benchmark import synthetic_of
+
         if not getattr(args, "paths", None):
+            configured = plans
             plans = [plan for plan in plans if plan.kit.profile is not None
                      and plan.kit.profile.synthetic is not None]
+            for plan in configured if not plans else ():
+                synthetic_of(plan)  # raises: names the query and why it has no generator
             if not plans:
                 raise ConfigError("no configured query has a profile bench can generate data for",
                                   hint="declare a [[query]] with a profile that has synthetic "
-                                       "data (e.g. \"booking-conversion\") or give "
-                                       "PATH[::FUNCTION]")
-        from convguard.kit.bench.benchmark import synthetic_of
-
+                                       "data")
         generator = synthetic_of(plans[0]) if plans else None
         unit = generator.unit if generator is not None else "units"
         sizes = parse_sizes(getattr(args, "sizes", None)
