@@ -303,6 +303,48 @@ def test_check_without_paths_uses_configured_queries(capsys: pytest.CaptureFixtu
     assert {item["path"] for item in json.loads(out)} == {os.path.join("queries", "bad.sql")}
 
 
+TS_TWO_FUNCTIONS = (
+    'import { Prisma } from "@prisma/client";\n'
+    "export async function getA(p) {\n"
+    '  return p.$queryRaw`SELECT "id" FROM "Lead"`;\n'
+    "}\n"
+    "export async function getB(p) {\n"
+    '  return p.$queryRaw`SELECT "id" FROM "Client"`;\n'
+    "}\n"
+)
+
+
+@pytest.mark.parametrize(("entry", "message", "hint"), [
+    # a generic query (no profile) whose function is misspelled used to pass as "All checks passed"
+    ('path = "app/q.ts"\nfunction = "getC"\n',
+     "convguard.toml:3: no query inside function 'getC' of app/q.ts",
+     "functions with queries: getA, getB"),
+    ('path = "app/q.ts"\nfunction = "getC"\nprofile = "booking-conversion"\n',
+     "convguard.toml:3: no query inside function 'getC' of app/q.ts",
+     "functions with queries: getA, getB"),
+    # a missing path named the file alone, with "relative to the current folder"
+    ('path = "app/qq.ts"\n', "convguard.toml:2: [[query]] path 'app/qq.ts': no such file",
+     "relative to the configuration's folder"),
+    ('path = "app/empty.ts"\n',
+     "convguard.toml:1: app/empty.ts holds no query, but the configuration declares it",
+     "fix the [[query]] path"),
+])
+def test_check_without_paths_reports_a_broken_entry_at_its_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: str, message: str,
+        hint: str) -> None:
+    """A ``[[query]]`` that selects nothing is an error at the configuration's line (exit 2), the
+    same as ``convguard test`` says, never a pass; the other entries are still checked."""
+    write(tmp_path / "app" / "q.ts", TS_TWO_FUNCTIONS)
+    write(tmp_path / "app" / "empty.ts", "// Prisma.sql nowhere: $queryRaw(x)\nexport {};\n")
+    write(tmp_path / "queries" / "bad.sql", BAD_SQL)
+    write(tmp_path / "convguard.toml",
+          f'[[query]]\n{entry}\n[[query]]\npath = "queries/bad.sql"\n')
+    code, out, err = run(capsys, "check", "--format", "json")
+    assert code == 2
+    assert_error(err, message, hint)
+    assert {item["path"] for item in json.loads(out)} == {os.path.join("queries", "bad.sql")}
+
+
 def test_check_in_this_repository_without_paths(capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)

@@ -440,22 +440,30 @@ def _lineage_for(parsed: ParsedQuery, schema: Schema, build: object) -> QueryLin
 
 def _entries(config: Config, extraction: ExtractionResult, state: _State
              ) -> tuple[QueryConfig, ...]:
-    """The ``[[query]]`` entries with a profile that name this file (each must select a query)."""
-    entries = tuple(entry for entry in config.queries_for(extraction.path) if entry.profile)
-    for entry in entries:
+    """The ``[[query]]`` entries with a profile that name this file; every entry naming it, with a
+    profile or not, must select a query (a misspelled function is an error, never a pass)."""
+    declared = config.queries_for(extraction.path)
+    for entry in declared:
         if entry.function is None:
             if not extraction.queries:
+                binds = (f"binds it to profile {entry.profile!r}" if entry.profile
+                         else "declares it as a query")
                 state.errors.append(SelectorError(
-                    f"{entry.path} holds no query, but the configuration binds it to profile "
-                    f"{entry.profile!r}", path=config.source, line=entry.line,
+                    f"{entry.path} holds no query, but the configuration {binds}",
+                    path=config.source, line=entry.line,
                     hint="fix the [[query]] path, or remove the entry"))
         elif not any(query.function == entry.function for query in extraction.queries):
             state.errors.append(SelectorError(
                 f"no query inside function {entry.function!r} of {entry.path}",
-                path=config.source, line=entry.line,
+                path=config.source, line=entry.line_of("function"),
                 hint="fix the [[query]] function name (the nearest named function enclosing the "
-                     "query)"))
-    return entries
+                     "query)" + _functions_hint(extraction)))
+    return tuple(entry for entry in declared if entry.profile)
+
+
+def _functions_hint(extraction: ExtractionResult) -> str:
+    names = sorted({query.function for query in extraction.queries if query.function})
+    return f"; functions with queries: {', '.join(names)}" if names else ""
 
 
 def _binding(query: ExtractedQuery, parsed: ParsedQuery, entries: Sequence[QueryConfig],

@@ -340,6 +340,16 @@ def configured_query_files(config: Config) -> list[str]:
     return files
 
 
+def missing_query_files(config: Config) -> list[ConvguardError]:
+    """An error at the configuration's line for each ``[[query]]`` path that names no file."""
+    from convguard._errors import ConfigError
+
+    return [ConfigError(f"[[query]] path {query.path!r}: no such file", path=config.source,
+                        line=query.line_of("path"),
+                        hint="paths are relative to the configuration's folder")
+            for query in config.queries if not os.path.exists(config.resolve(query.path))]
+
+
 def select_function(queries: Sequence[ExtractedQuery], function: str, path: str
                     ) -> tuple[ExtractedQuery, ...]:
     """The queries inside ``function``; a :class:`SelectorError` listing the others if none."""
@@ -414,6 +424,9 @@ def command_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     _validate_codes((select or ()) + (ignore or ()), "--select/--ignore")
     errors: list[ConvguardError] = []
+    if not args.paths:
+        paths = [path for path in paths if os.path.exists(path)]
+        errors.extend(missing_query_files(config))
     diagnostics: list[Diagnostic] = []
     notes: dict[str, None] = {}
     # The cyclic collector stays paused for the whole command, not only per file: re-enabled

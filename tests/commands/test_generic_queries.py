@@ -186,6 +186,17 @@ def test_without_expected_rows_the_scenario_is_refused(capsys, repo: Path, dsn: 
     assert code == 2 and "the scenario has no expected rows" in err
 
 
+def test_a_misspelt_configured_function_names_the_configuration_line(capsys, repo: Path,
+                                                                    dsn: str) -> None:
+    """The line to fix is the configuration's, as ``convguard check`` reports it."""
+    config = repo / "convguard.toml"
+    config.write_text(config.read_text().replace(FUNCTION, "getRevenue"))
+    code, _, err = run(capsys, dsn=dsn)
+    assert code == 2
+    assert f"convguard.toml:6: no query inside function 'getRevenue' of {QUERY}" in err
+    assert "fix the [[query]] function name" in err and f"functions with queries: {FUNCTION}" in err
+
+
 def test_no_schema_is_an_error_saying_how_to_give_one(capsys, repo: Path, dsn: str) -> None:
     shutil.rmtree(repo / "prisma")
     code, _, err = run(capsys, dsn=dsn)

@@ -149,9 +149,17 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
         queries = [q for q in queries if q.function == target.function]
         if not queries:
             functions = sorted({q.function for q in extraction.queries if q.function})
+            hint = f"functions with queries: {', '.join(functions) or 'none'}"
+            entry = target.query_config
+            if entry is not None and target.config.source is not None:
+                # declared in the configuration: the line to fix is there, as `check` says
+                raise SelectorError(
+                    f"no query inside function {target.function!r} of {entry.path}",
+                    path=target.config.source, line=entry.line_of("function"),
+                    hint="fix the [[query]] function name (the nearest named function "
+                         f"enclosing the query); {hint}")
             raise SelectorError(f"no query inside function {target.function!r}",
-                                path=target.path,
-                                hint=f"functions with queries: {', '.join(functions) or 'none'}")
+                                path=target.path, hint=hint)
     if not queries:
         raise SelectorError("the file holds no query to test", path=target.path,
                             hint="convguard test needs a SELECT/WITH query")
