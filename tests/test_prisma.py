@@ -134,6 +134,20 @@ def test_composite_id_and_table_map() -> None:
         ("a", True, False), ("b", True, False), ("c", False, True)]
 
 
+def test_mapped_names_remember_the_prisma_names() -> None:
+    """``@map``/``@@map``: the schema keeps the Prisma names for hints (a user writes ``dueAt``
+    where the database has ``due_at``), never for equality."""
+    schema = parse('model Invoice {\n  id String @id\n  dueAt DateTime @map("due_at")\n'
+                   '  paidAt DateTime?\n  @@map("invoices")\n}\n')
+    table = schema.table("invoices")
+    assert table.prisma_model == "Invoice" and schema.mapped_model("Invoice") is table
+    assert [(c.name, c.prisma_field) for c in table.columns] == [
+        ("id", None), ("due_at", "dueAt"), ("paidAt", None)]
+    assert table.mapped_field("dueAt") is table.columns[1]
+    assert table.mapped_field("paidAt") is None and schema.mapped_model("invoices") is None
+    assert table.columns[1] == Column("due_at", "timestamp(3)", nullable=False)
+
+
 def test_enum_maps_and_comments() -> None:
     schema = parse_prisma_schema(
         "/// doc comment\nenum Role { // trailing\n  ADMIN @map(\"admin\")\n  // a comment\n"

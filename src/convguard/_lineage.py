@@ -179,7 +179,12 @@ class _Source:
             if self.table.has_column(real):
                 return Lineage(frozenset({(self.table.name, real)}), direct=True,
                                origin=(self.table.name, real))
-            return _missing_column(self.table.name, real, self.table.column_names, node)
+            missing = _missing_column(self.table.name, real, self.table.column_names, node)
+            mapped = self.table.mapped_field(real)
+            if mapped is not None:
+                missing = Unresolved(missing.reason, missing.reference, node,
+                                     _mapped_hint("field", real, mapped.name))
+            return missing
         if self.kind == "derived" and self.outputs is not None:
             if column in self.outputs:
                 found = self.outputs[column]
@@ -206,6 +211,13 @@ def _missing_column(table: str, column: str, known: Iterable[str], node: exp.Exp
         # a name with capitals was quoted (unquoted ones arrive folded): the case is just wrong
         hint = _case_hint(column, folded[0])
     return Unresolved(f'column "{column}" does not exist in "{table}"', column, node, hint)
+
+
+def _mapped_hint(kind: str, prisma_name: str, real: str) -> str:
+    """The hint for a Prisma name where SQL needs the database's (``@map``/``@@map``)."""
+    attribute = "@map" if kind == "field" else "@@map"
+    return (f'the Prisma {kind} {prisma_name} is stored as "{real}" ({attribute}); SQL names '
+            f'the database\'s: write "{real}"')
 
 
 def _case_hint(written: str, real: str) -> str:
@@ -658,6 +670,14 @@ class _Resolver:
             if table.name == name:
                 self.schema_tables.add(table.name)
                 return _Source("table", table.name, table=table, node=item, side=side)
+        mapped = self.schema.mapped_model(name)
+        if mapped is not None:
+            # PostgreSQL has no such relation (42P01): the model's table is named otherwise
+            self.schema_tables.add(mapped.name)
+            self.unresolved.append(Unresolved(
+                f'relation "{name}" does not exist', name, item.this,
+                _mapped_hint("model", name, mapped.name)))
+            return _Source("opaque", name, node=item, side=side)
         folded = [table.name for table in self.schema.tables if table.name.lower() == name.lower()]
         if folded:
             self.schema_tables.add(folded[0])

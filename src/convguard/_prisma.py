@@ -584,6 +584,9 @@ class _Resolver:
                     self.relation(model, field, tables, join_tables)
         ordered = _dependency_order({table: tuple(columns.values())
                                      for table, columns in tables.items()})
+        renamed = {model.table: name for name, model in self.models.items() if model.table != name}
+        ordered = [dataclasses.replace(table, prisma_model=renamed[table.name])
+                   if table.name in renamed else table for table in ordered]
         for name, columns in join_tables.items():
             ordered.append(Table(name, columns))
             indexes.append(Index(name, ("B",)))
@@ -711,7 +714,9 @@ class _Resolver:
         return Column(model.columns[field.name], sql_type,
                       nullable=(field.optional or field.is_list) and not primary_key,
                       default=default, primary_key=primary_key, unique=unique,
-                      client_default=client_default)
+                      client_default=client_default,
+                      prisma_field=field.name if model.columns[field.name] != field.name
+                      else None)
 
     def column_type(self, model: _Model, field: _Field) -> str:
         block = model.block

@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from convguard._errors import SchemaError
 
@@ -48,6 +48,9 @@ class Column:
     on_delete: str | None = None
     on_update: str | None = None
     client_default: str | None = None
+    #: the Prisma field stored in this column when ``@map`` names the column otherwise (``dueAt``
+    #: for ``dueAt DateTime @map("due_at")``); for hints only, never compared
+    prisma_field: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Index:
 class Table:
     name: str
     columns: tuple[Column, ...]
+    #: the Prisma model stored in this table when ``@@map`` names it otherwise; hints only
+    prisma_model: str | None = field(default=None, compare=False)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -76,6 +81,16 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    def mapped_field(self, name: str) -> Column | None:
+        """The column a Prisma field named ``name`` is stored in, when ``@map`` renamed it (None
+        otherwise): what a user who wrote the field's name meant.
+
+        >>> table = Table("Invoice", (Column("due_at", "timestamp(3)", prisma_field="dueAt"),))
+        >>> table.mapped_field("dueAt").name, table.mapped_field("due_at")
+        ('due_at', None)
+        """
+        return next((column for column in self.columns if column.prisma_field == name), None)
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,14 @@ class Schema:
             if table.name.lower() == lowered:
                 return table
         return None
+
+    def mapped_model(self, name: str) -> Table | None:
+        """The table a Prisma model named ``name`` is stored in, when ``@@map`` renamed it.
+
+        >>> Schema((Table("members", (), prisma_model="Member"),)).mapped_model("Member").name
+        'members'
+        """
+        return next((table for table in self.tables if table.prisma_model == name), None)
 
     def enum(self, name: str) -> EnumType | None:
         for enum in self.enums:

@@ -61,6 +61,32 @@ def test_unresolved_column_only_for_queries_touching_the_schema() -> None:
     assert diagnostic.fix == 'unquoted identifiers fold to lower case: write "appointmentBookedAt"'
 
 
+MAPPED_SCHEMA = ('datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'
+                 'model Member {\n  id String @id\n  @@map("members")\n}\n'
+                 'model Invoice {\n  id String @id\n  dueAt DateTime @map("due_at")\n}\n')
+
+
+@pytest.mark.parametrize(("sql", "reason", "fix"), [
+    ('SELECT i."dueAt" FROM "Invoice" i', 'column "dueAt" does not exist in "Invoice"',
+     'the Prisma field dueAt is stored as "due_at" (@map); SQL names the database\'s: '
+     'write "due_at"'),
+    ('SELECT m.id FROM "Member" m', 'relation "Member" does not exist',
+     'the Prisma model Member is stored as "members" (@@map); SQL names the database\'s: '
+     'write "members"'),
+])
+def test_unresolved_prisma_name_says_what_it_is_mapped_to(tmp_path: Path, sql: str, reason: str,
+                                                          fix: str) -> None:
+    """A Prisma name where PostgreSQL has the mapped one (42703 / 42P01 there) says the mapping;
+    "quote camelCase names" misled: the name was quoted."""
+    schema = tmp_path / "schema.prisma"
+    schema.write_text(MAPPED_SCHEMA)
+    [diagnostic] = check(sql, schema=str(schema))
+    assert diagnostic.code == "CG003" and reason in diagnostic.message
+    assert diagnostic.fix == fix
+    assert codes('SELECT i.due_at FROM "Invoice" i JOIN members m ON m.id = i.id',
+                 schema=str(schema)) == []
+
+
 # -- CG101 ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sql", "fix"), [

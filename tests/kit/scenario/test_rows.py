@@ -108,3 +108,27 @@ def test_an_unread_not_null_column_gets_a_placeholder_a_read_one_is_an_error() -
         parse_scenario(text, path="s.yaml", schema=SCHEMA, contract=read)
     assert str(raised.value).startswith('s.yaml:3: table "E": row 1 leaves out NOT NULL column '
                                         "note, which has no default and which the query reads")
+
+
+MAPPED = Schema((Table("members", (Column("id", "text", nullable=False, primary_key=True),),
+                       prisma_model="Member"),
+                 Table("Invoice", (Column("id", "text", nullable=False, primary_key=True),
+                                   Column("due_at", "timestamp(3)", nullable=False,
+                                          prisma_field="dueAt")))))
+
+
+@pytest.mark.parametrize(("tables", "line", "message", "hint"), [
+    ('Invoice: [{id: i1, dueAt: "2026-01-01T00:00:00Z"}]', 4,
+     "table \"Invoice\" has no column 'dueAt'",
+     "the Prisma field dueAt is stored as column 'due_at' (@map); scenarios name the "
+     "database's columns: write due_at"),
+    ("Member: [{id: m1}]", 4, "unknown table 'Member'",
+     "the Prisma model Member is stored as table 'members' (@@map); scenarios name the "
+     "database's tables: write members"),
+])
+def test_a_prisma_name_in_a_scenario_says_the_mapped_one(tables: str, line: int, message: str,
+                                                         hint: str) -> None:
+    text = f"name: s\nparams: {{}}\ntables:\n  {tables}\nexpected: []\n"
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, path="s.yaml", schema=MAPPED, contract=ROWS)
+    assert (error.value.line, error.value.message, error.value.hint) == (line, message, hint)

@@ -665,6 +665,12 @@ class _Validator:
         for table_name, rows in tables.items():
             table = self.schema.table(table_name) if self.schema.has_table(str(table_name)) \
                 else None
+            mapped = self.schema.mapped_model(str(table_name)) if table is None else None
+            if mapped is not None:
+                raise self.error(f"unknown table {table_name!r}", "tables", table_name,
+                                 hint=f"the Prisma model {table_name} is stored as table "
+                                      f"{mapped.name!r} (@@map); scenarios name the database's "
+                                      f"tables: write {mapped.name}")
             if table is None:
                 raise self.error(f"unknown table {table_name!r}", "tables", table_name,
                                  hint=_suggest(str(table_name), (t.name for t in
@@ -687,8 +693,12 @@ class _Validator:
         result: dict[str, Any] = {}
         for name, value in row.items():
             if not table.has_column(str(name)):
+                column = table.mapped_field(str(name))
+                hint = (f"the Prisma field {name} is stored as column {column.name!r} (@map); "
+                        f"scenarios name the database's columns: write {column.name}"
+                        if column is not None else _suggest(str(name), table.column_names))
                 raise self.error(f"table \"{table.name}\" has no column {name!r}", *where, name,
-                                 hint=_suggest(str(name), table.column_names))
+                                 hint=hint)
             try:
                 result[name] = convert_value(self.schema, table.column(name), value)
             except _Problem as problem:
