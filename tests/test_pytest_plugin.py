@@ -108,6 +108,29 @@ def test_only_files_inside_configured_scenario_folders(pytester: pytest.Pytester
                           "worked-example-1-booked-and-same-millisecond")]
 
 
+def test_a_query_s_own_scenarios_folder_runs_for_that_query_only(
+        pytester: pytest.Pytester) -> None:
+    """``scenarios/customers`` claimed by one ``[[query]]`` inside the top-level ``scenarios``:
+    each scenario is one item, of its own query (not also an item failing on the other's
+    parameters)."""
+    import shutil
+
+    shutil.copytree(ROOT / "fixtures" / "revenue_app", pytester.path, dirs_exist_ok=True)
+    (pytester.path / ".git").mkdir()
+    (pytester.path / "customers.sql").write_text(
+        'SELECT c.name FROM "Customer" c WHERE c."tenantId" = :tenantId\n')
+    (pytester.path / "scenarios" / "customers").mkdir()
+    (pytester.path / "scenarios" / "customers" / "one.yaml").write_text(
+        "name: one\nparams: {tenantId: t1}\ntables:\n  Customer: [{id: c1, tenantId: t1, "
+        "name: Acme}]\nexpected: [{name: Acme}]\n")
+    config = pytester.path / "convguard.toml"
+    config.write_text(config.read_text() + '\n[[query]]\npath = "customers.sql"\n'
+                      'scenarios = ["scenarios/customers"]\n')
+    result = run(pytester, "scenarios", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*scenarios/customers/one.yaml::customers.sql::one PASSED*"])
+
+
 def test_xdist_workers_each_get_their_own_server(pytester: pytest.Pytester) -> None:
     result = run_subprocess(pytester, str(SCENARIOS), "--rootdir", str(ROOT), "-n", "2", "-q")
     result.assert_outcomes(passed=2 * SCENARIO_COUNT)

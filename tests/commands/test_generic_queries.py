@@ -197,6 +197,36 @@ def test_a_misspelt_configured_function_names_the_configuration_line(capsys, rep
     assert "fix the [[query]] function name" in err and f"functions with queries: {FUNCTION}" in err
 
 
+CUSTOMERS_SQL = 'SELECT c.name FROM "Customer" c WHERE c."tenantId" = :tenantId ORDER BY c.name\n'
+CUSTOMERS_SCENARIO = """name: customers-of-t1
+params: {tenantId: t1}
+tables:
+  Customer: [{id: c1, tenantId: t1, name: Acme}, {id: c2, tenantId: t2, name: Beta}]
+expected: [{name: Acme}]
+"""
+
+
+def test_a_query_s_own_scenarios_folder_inside_the_top_level_one(capsys, repo: Path,
+                                                                  dsn: str) -> None:
+    """``scenarios/customers`` claimed by one query is not run against the others (it failed
+    with 'parameter tenantIds is not given'), and the summary does not multiply the counts."""
+    (repo / "queries").mkdir()
+    (repo / "queries" / "customers.sql").write_text(CUSTOMERS_SQL)
+    (repo / "scenarios" / "customers").mkdir()
+    write(repo, "customers/one.yaml", CUSTOMERS_SCENARIO)
+    config = repo / "convguard.toml"
+    config.write_text(config.read_text() + '\n[[query]]\npath = "queries/customers.sql"\n'
+                      'scenarios = ["scenarios/customers"]\n')
+    code, out, err = run(capsys, dsn=dsn)
+    assert (code, err) == (0, ""), out + err
+    assert "4 passed, 0 failed (2 queries over 4 scenarios, " in out
+    for scenario in (repo / "scenarios").glob("*.*"):
+        scenario.unlink()  # the revenue query is left with no scenario of its own
+    code, out, err = run(capsys, dsn=dsn)
+    assert code == 2
+    assert "convguard.toml:2: the scenarios folders hold no scenario of their own" in err
+
+
 def test_no_schema_is_an_error_saying_how_to_give_one(capsys, repo: Path, dsn: str) -> None:
     shutil.rmtree(repo / "prisma")
     code, _, err = run(capsys, dsn=dsn)

@@ -230,7 +230,8 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
     if query is not None and query.scenarios:
         return _configured_sources(config, query.scenarios, query.line_of("scenarios"))
     if config.scenarios:
-        return _configured_sources(config, config.scenarios, config.line_of("scenarios"))
+        return _unclaimed(config, _configured_sources(config, config.scenarios,
+                                                      config.line_of("scenarios")))
     kit = _profile_of(target)
     builtin = kit.builtin_scenarios if kit is not None else None
     if builtin is not None:
@@ -239,6 +240,33 @@ def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...
         return (builtin,)
     raise ConfigError("no scenarios to run", path=config.source,
                       hint='pass --scenarios DIR or set scenarios = ["..."] in convguard.toml')
+
+
+def _unclaimed(config: Config, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The top-level scenario sources without the folders and files that a ``[[query]]`` claims
+    with its own ``scenarios`` inside them: ``scenarios/`` may hold one folder per query, and a
+    query's own scenarios (its parameters) are not run against the others."""
+    top = {os.path.realpath(source) for source in sources}
+    claimed = [os.path.realpath(config.resolve(entry))
+               for query in config.queries for entry in query.scenarios]
+    inside = [path for path in claimed if path not in top
+              and any(path.startswith(folder + os.sep) for folder in top)]
+    if not inside:
+        return sources
+    from convguard.kit.scenario.files import scenario_files
+
+    def owned(file: str) -> bool:
+        real = os.path.realpath(file)
+        return any(real == path or real.startswith(path + os.sep) for path in inside)
+
+    kept = tuple(file for file in scenario_files(sources) if not owned(file))
+    if not kept:
+        raise ConfigError("the scenarios folders hold no scenario of their own: a [[query]]'s "
+                          "scenarios setting claims every file in them", path=config.source,
+                          line=config.line_of("scenarios"),
+                          hint="give the queries without scenarios of their own a folder, or "
+                               "remove the top-level scenarios setting")
+    return kept
 
 
 def _configured_sources(config: Config, entries: Sequence[str], line: int | None

@@ -69,3 +69,18 @@ def test_summary_line() -> None:
     assert text.rstrip().endswith("0 passed, 1 failed (1 query x 1 scenario, node-postgres, "
                                   "0.5 s): does not conform")
     assert summary([]).startswith("convguard test: 0 passed, 0 failed")
+
+
+def test_summary_line_says_x_only_for_every_query_on_every_scenario() -> None:
+    """Queries with scenarios of their own: 3 runs are not "2 queries x 3 scenarios"."""
+    from convguard.kit.conformance.runner import ScenarioResult
+
+    def run(query: str, scenario: str) -> ScenarioResult:
+        return ScenarioResult(query, f"{query}:1", scenario=scenario,
+                              scenario_path=f"{scenario}.yaml", passed=True, check="passed",
+                              driver="prisma")
+
+    own = [run("a.ts::f", "s1"), run("a.ts::f", "s2"), run("a.ts::g", "s3")]
+    assert "(2 queries over 3 scenarios, prisma)" in summary(own)
+    every = [run(q, s) for q in ("a.ts::f", "a.ts::g") for s in ("s1", "s2")]
+    assert "(2 queries x 2 scenarios, prisma)" in summary(every)

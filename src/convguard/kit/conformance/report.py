@@ -135,8 +135,12 @@ def summary(results: Sequence[ScenarioResult], elapsed_s: float | None = None) -
     drivers = ", ".join(sorted({r.driver for r in results}))
     extra = f", {elapsed_s:.1f} s" if elapsed_s is not None else ""
     verdict = "conforms" if failed == 0 else "does not conform"
+    # "x" only when every query ran every scenario; with scenarios of its own per query, a
+    # product overstated the runs (2 queries x 5 scenarios for 5 runs)
+    times = "x" if len({(r.query, r.scenario_path) for r in results}) == queries * scenarios \
+        else "over"
     return (f"convguard test: {len(results) - failed} passed, {failed} failed "
-            f"({queries} quer{'y' if queries == 1 else 'ies'} x {scenarios} scenario"
+            f"({queries} quer{'y' if queries == 1 else 'ies'} {times} {scenarios} scenario"
             f"{'' if scenarios == 1 else 's'}, {drivers or 'no driver'}{extra}): {verdict}")
 
 
