@@ -62,6 +62,12 @@ def test_ordered_rows_compare_by_position() -> None:
     swapped = expected.compare(rows(("b", 2), ("a", 1)))
     assert [(e.status, e.differs) for e in swapped.entries] == [
         ("differ", ("name", "n")), ("differ", ("name", "n"))]
+    assert swapped.order_only  # "0 of 2 matched" alone hid that only the order was wrong
+    assert swapped.format_lines()[-1].startswith("the same rows in another order: check the "
+                                                 "query's ORDER BY")
+    other = expected.compare(rows(("b", 2), ("a", 3)))
+    assert not other.order_only and "another order" not in "\n".join(other.format_lines())
+    assert not ExpectedRows(expected.rows).compare(rows(("b", 2), ("a", 1))).order_only
 
 
 def test_a_differing_row_is_paired_with_the_row_it_resembles() -> None:

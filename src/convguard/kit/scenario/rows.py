@@ -222,6 +222,8 @@ class RowComparison:
     problems: tuple[str, ...] = ()
     expected_count: int = 0
     actual_count: int = 0
+    #: ordered, and the rows are the expected ones in another order
+    order_only: bool = False
 
     @property
     def passed(self) -> bool:
@@ -299,6 +301,9 @@ class RowComparison:
         lines.append(f"{self.matched} of {self.expected_count} expected rows matched"
                      + (f"; the query returned {self.actual_count}"
                         if self.actual_count != self.expected_count else ""))
+        if self.order_only:
+            lines.append("the same rows in another order: check the query's ORDER BY (or "
+                         "drop ordered: true if the order does not matter)")
         return lines
 
     def as_dict(self) -> dict[str, Any]:
@@ -343,8 +348,11 @@ class ExpectedRows:
             entries = self._ordered(actual_rows)
         else:
             entries = self._multiset(actual_rows)
+        order_only = self.ordered and not problems \
+            and any(entry.status != "match" for entry in entries) \
+            and all(entry.status == "match" for entry in self._multiset(actual_rows))
         return RowComparison(columns, self.ordered, tuple(entries), tuple(problems),
-                             len(self.rows), len(actual_rows))
+                             len(self.rows), len(actual_rows), order_only)
 
     def _column_problems(self, columns: tuple[str, ...]) -> list[str]:
         problems = []
