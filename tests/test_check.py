@@ -43,6 +43,16 @@ def test_diagnostics_are_sorted_and_positioned() -> None:
     assert (first.end_line, first.end_column) == (1, 14)
 
 
+def test_templates_splicing_values_with_no_blank_between_them_are_checked() -> None:
+    # `${a},${b}` reads `$1,$2`: sqlglot failed on it and the statement was checked by no rule
+    text = ('import { prisma } from "@/lib/prisma";\n'
+            'export async function q(a: string, b: string) {\n'
+            '  return prisma.$queryRaw`SELECT m.nope FROM "Message" m WHERE m.id IN (${a},${b})`;\n'
+            '}\n')
+    result = check_source("/virtual/q.ts", text, config=PLAIN)
+    assert [(d.line, d.column, d.code) for d in result.diagnostics] == [(3, 34, "CG003")]
+
+
 def test_invalid_sql_is_a_diagnostic_not_an_error() -> None:
     result = check_source("/virtual/q.sql", "SELECT , FROM t", config=PLAIN)
     assert result.errors == () and [d.code for d in result.diagnostics] == ["CG001"]

@@ -89,6 +89,35 @@ def test_parameters_are_sqlglot_parameters_with_offsets() -> None:
     assert node_span(twelve, sql) == (sql.index("$12"), sql.index("$12") + 3)
 
 
+# Parameters written with no blank after them: sqlglot's tokenizer reads `$1,$` as the opening
+# tag of a dollar quote and fails, which left the statement with no tree (no rule checked it)
+TIGHT_PARAMETERS = [  # (tight, the same with blanks: the tree both give)
+    ("SELECT a FROM t WHERE x IN ($1,$2)", "SELECT a FROM t WHERE x IN ($1, $2)"),
+    ("INSERT INTO t (a, b) VALUES ($1,$2) ON CONFLICT (a) DO NOTHING",
+     "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO NOTHING"),
+    ("SELECT ($1)||$2, $3::int+$4 -- $5,$6\nFROM t WHERE y = '$7,$8' AND z = $9",
+     "SELECT ($1) || $2, $3::int + $4 -- $5,$6\nFROM t WHERE y = '$7,$8' AND z = $9"),
+    ("SELECT $$ $1,$2 $$, $1,$2\nFROM t", "SELECT $$ $1,$2 $$, $1, $2\nFROM t"),
+]
+
+
+@pytest.mark.parametrize(("sql", "spaced"), TIGHT_PARAMETERS)
+def test_parameters_without_blanks_between_them_are_parameters(sql: str, spaced: str) -> None:
+    parsed = parse_sql(sql)
+    assert parsed.tree is not None, parsed.unsupported
+    assert parsed.tree.sql("postgres") == parse_sql(spaced).tree.sql("postgres")
+    assert parsed.parameter_starts() == {
+        index for index in range(len(sql)) if sql.startswith("$", index)
+        and sql[index + 1:index + 2].isdigit() and parsed.quoted_at(index) is None
+        and parsed.comment_at(index) is None}
+    for node in parsed.find_all(exp.Parameter):
+        start, end = node_span(node, sql)
+        assert sql[start:end] == f"${parameter_index(node)}"
+    if "--" in sql:
+        assert [sql[s:e] for s, e in parsed.comments()] == ["-- $5,$6"]
+        assert [sql[q.start:q.end] for q in parsed.quoted()] == ["'$7,$8'"]
+
+
 def test_node_span_uses_character_offsets_after_placeholders() -> None:
     sql = 'SELECT $1, $2, $3,\n  d."createdAt" FROM "AIDraft" d WHERE d.channel = \'é\''
     parsed = parse_sql(sql)

@@ -36,9 +36,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.tokens import TokenType
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
 
 from convguard._sql_text import comments as sql_comments
+from convguard._sql_text import regions as sql_regions
 
 if TYPE_CHECKING:
     from convguard._model import ExtractedQuery
@@ -149,7 +151,7 @@ class ParsedQuery:
         if "quoted" in self._index:
             return
         try:
-            tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(self.sql)
+            tokens = tokenize(self.sql)
             quoted, comments = _regions(self.sql, tokens)
         except Exception:  # noqa: BLE001 - fall back to a forgiving scanner
             quoted, comments = (), _comments(self.sql)
@@ -195,7 +197,7 @@ def parse_sql(sql: str) -> ParsedQuery:
         return ParsedQuery(sql, None, error)
     statements = sqlglot.Dialect.get_or_raise("postgres")
     try:
-        tokens = statements.tokenize(sql)
+        tokens = tokenize(sql)
     except Exception as error:  # noqa: BLE001 - sqlglot raises assorted errors on valid PG SQL
         return ParsedQuery(sql, None, unsupported=f"sqlglot cannot tokenize it: {error}",
                            pg_tree=pg_tree)
@@ -215,6 +217,58 @@ def parse_sql(sql: str) -> ParsedQuery:
     # the lexical regions come from the tokens at hand: a second tokenization would cost as much
     parsed._index["quoted"], parsed._index["comments"] = _regions(sql, tokens)
     return parsed
+
+
+_PARAMETER = re.compile(r"\$[0-9]")
+
+
+def tokenize(sql: str) -> list:
+    """sqlglot's tokens of ``sql`` (dialect ``postgres``), parameters written without a blank
+    after them included.
+
+    sqlglot reads ``$1,$2`` as the opening tag ``$1,$`` of a dollar quote and fails (a tag cannot
+    start with a digit in PostgreSQL; ``${a},${b}`` in a template is written so). Then the text is
+    tokenized in pieces cut before every ``$n`` outside quotes and comments, each piece's tokens
+    moved to their place in ``sql``.
+
+    Example:
+        >>> [token.text for token in tokenize("SELECT $1,$2")]
+        ['SELECT', '$', '1', ',', '$', '2']
+    """
+    dialect = sqlglot.Dialect.get_or_raise("postgres")
+    try:
+        return dialect.tokenize(sql)
+    except TokenError:
+        cuts = _parameter_starts(sql)
+        if not cuts:
+            raise
+    tokens = []
+    for start, end in zip([0, *cuts], [*cuts, len(sql)]):
+        line = sql.count("\n", 0, start)
+        column = start - (sql.rfind("\n", 0, start) + 1)
+        for token in dialect.tokenize(sql[start:end]):
+            tokens.append(Token(token.token_type, token.text, token.line + line,
+                                token.col + column if token.line == 1 else token.col,
+                                token.start + start, token.end + start, token.comments))
+    return tokens
+
+
+def _parameter_starts(sql: str) -> list[int]:
+    """Offsets of the ``$n`` parameters of ``sql`` after its first character, outside strings,
+    quoted identifiers, dollar quotes and comments."""
+    found = [match.start() for match in _PARAMETER.finditer(sql, 1)
+             if not (sql[match.start() - 1].isalnum() or sql[match.start() - 1] in "_$")]
+    if not found:
+        return found
+    outside = []
+    spans = sql_regions(sql)
+    index = 0
+    for offset in found:
+        while index < len(spans) and spans[index].end <= offset:
+            index += 1
+        if index == len(spans) or offset < spans[index].start:
+            outside.append(offset)
+    return outside
 
 
 PostgresParser = Callable[[str], "tuple[str | None, SqlSyntaxError | None]"]
