@@ -216,6 +216,8 @@ def test_reference_query_resolves_completely() -> None:
     'SELECT l FROM "Lead" l',
     'SELECT id FROM "Lead" JOIN "AIDraft" USING (id)',
     'SELECT id FROM "Lead" NATURAL JOIN "AIDraft"',
+    # DEFAULT is a keyword where PostgreSQL accepts it (sqlglot reads it as a column in SET)
+    'UPDATE "Message" SET channel = DEFAULT, (body, "aiDraftId") = (DEFAULT, $1) WHERE id = $2',
     'SELECT x FROM "Lead" l, unnest(ARRAY[1]) x',
     'SELECT t.a FROM "Lead" l CROSS JOIN LATERAL (SELECT l.id AS a) t',
     'SELECT g.n FROM generate_series(1, 3) g(n) JOIN "Lead" l ON true',

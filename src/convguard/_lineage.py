@@ -347,6 +347,9 @@ _SQL_VALUE_KEYWORDS = frozenset({
     "current_user", "session_user", "current_role", "user", "current_catalog", "current_schema",
     "current_date", "current_time", "current_timestamp", "localtime", "localtimestamp",
     "system_user",
+    # `SET col = DEFAULT`: sqlglot reads the keyword as a column; PostgreSQL has rejected it
+    # unquoted anywhere else (a reserved word)
+    "default",
 })
 
 
