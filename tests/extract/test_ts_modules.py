@@ -62,6 +62,22 @@ def test_exported_kind(tree: Path, name: str, kind: str | None) -> None:
     assert imported_kind(importer, "../lib/helpers", name, module_kind) == kind
 
 
+def test_modules_importing_each_other_are_followed_name_by_name(tmp_path: Path) -> None:
+    # b.f returns a.g(), which returns b.h(): b is being read when a asks for h, yet h is no
+    # recursion; it was unknown, f and g became values, and that answer was kept for the
+    # process (a file checked later that calls h saw a value, a false CG106)
+    (tmp_path / "b.ts").write_text(
+        'import { g } from "./a";\n'
+        "export function h() { return Prisma.sql`DISTINCT m.id`; }\n"
+        "export function f() { return g(); }\n", encoding="utf-8")
+    (tmp_path / "a.ts").write_text(
+        'import { h } from "./b";\nexport function g() { return h(); }\n', encoding="utf-8")
+    importer = str(tmp_path / "c.ts")
+    kinds = [imported_kind(importer, "./b", name, module_kind) for name in ("f", "h")]
+    assert kinds == ["sql", "sql"]
+    assert imported_kind(importer, "./a", "g", module_kind) == "sql"
+
+
 def test_relative_specifiers_resolve_like_typescript(tree: Path) -> None:
     importer = str(tree / "src" / "app" / "page.ts")
     helpers = str((tree / "src" / "lib" / "helpers.ts").resolve())

@@ -13,8 +13,9 @@ exported ``const``'s initialiser) with the same resolver:
 - None: the module or the name cannot be found or read (a package, a re-export, an unreadable
   file): the caller decides.
 
-Each module is read and lexed once per process (keyed by path, size and modification time);
-a cycle of imports answers None. This module finds and caches; reading a module's text is the
+Each module's name is read once per process (keyed by path, size and modification time); a
+name asked for while it is being read (a recursion through imports) answers None, and what was
+found through such a cut is not cached. This module finds and caches; reading a module's text is the
 ``analyze`` function the TypeScript extractor passes in (``_typescript.module_kind``).
 
 Example:
@@ -51,7 +52,10 @@ _SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _ALIAS_PREFIXES = ("@/", "~/", "#/")
 _MAX_ANCESTORS = 12
 _MAX_MODULE_BYTES = 2_000_000
-_IN_PROGRESS: set[str] = set()
+_IN_PROGRESS: set[tuple[str, str]] = set()  # (module path, exported name) being read
+_CYCLES_CUT = [0]  # how many times a name was asked for while it was being read
+_MAX_CACHED = 1024
+_KINDS: dict[tuple[object, ...], Kind | None] = {}
 _JSONC = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
 
 
@@ -175,20 +179,35 @@ def _compiler_options(path: Path) -> dict[str, object]:
     return options if isinstance(options, dict) else {}
 
 
-@lru_cache(maxsize=1024)
 def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tuple[str, ...],
                    analyze: Analyze) -> Kind | None:
-    del mtime_ns, size  # part of the cache key: an edited module is read again
-    if path in _IN_PROGRESS:
-        return None  # a cycle of imports
-    _IN_PROGRESS.add(path)
+    """``analyze`` of one module's name, cached by the file's path, time and size.
+
+    The cycle guard is per name, not per module: ``b.f`` returning ``a.g()`` returning ``b.h()``
+    reads ``b`` again for ``h``, which is no recursion. An answer reached through a cut cycle
+    (a name asked for while it was being read) is not cached: it depends on where the reading
+    started, and a later file asking for the name directly gets the full answer.
+    """
+    key = (path, mtime_ns, size, exported, tags, analyze)
+    if key in _KINDS:
+        return _KINDS[key]
+    if (path, exported) in _IN_PROGRESS:
+        _CYCLES_CUT[0] += 1
+        return None  # a recursion through imports
+    cut_before = _CYCLES_CUT[0]
+    _IN_PROGRESS.add((path, exported))
     try:
         text = Path(path).read_text(encoding="utf-8")
-        return analyze(path, text, exported, tags)
+        kind = analyze(path, text, exported, tags)
     except (OSError, UnicodeDecodeError, ExtractionError):
-        return None  # unreadable or unlexable: convguard cannot tell
+        kind = None  # unreadable or unlexable: convguard cannot tell
     finally:
-        _IN_PROGRESS.discard(path)
+        _IN_PROGRESS.discard((path, exported))
+    if _CYCLES_CUT[0] == cut_before:
+        if len(_KINDS) >= _MAX_CACHED:
+            _KINDS.clear()
+        _KINDS[key] = kind
+    return kind
 
 
 __all__ = ["Analyze", "Kind", "imported_kind", "resolve_module"]
