@@ -139,3 +139,21 @@ export async function f(id: string, d: Date) {
                                                     "unknown(id)"]
     assert [p.expression for p in query.placeholders] == ["dayKey(d)", "PAGE", "unknown(d)"]
     assert query.unverified_syntax is None
+
+
+def test_mapping_with_an_imported_function(tree: Path) -> None:
+    # `items.map(order)` with `order` returning Prisma.sql: SQL elements convguard cannot see (was
+    # one list parameter, `VALUES $1`, a false CG001); a function returning values stays a list
+    page = tree / "src" / "app" / "page.ts"
+    source = """
+import { order, dayKey } from "@/lib/helpers";
+export async function f(flags: boolean[], days: Date[]) {
+  return prisma.$queryRaw`SELECT c.id FROM "Contact" c WHERE c.day IN (${Prisma.join(days.map(dayKey))})
+    ORDER BY ${Prisma.join(flags.map(order))}`;
+}
+"""
+    page.write_text(source, encoding="utf-8")
+    (query,) = extract_typescript(str(page), source).queries
+    assert [p.expression for p in query.placeholders] == ["Prisma.join(days.map(dayKey))"]
+    assert [o.expression for o in query.opaque] == ["flags.map(order)"] * 2
+    assert query.unverified_syntax is None

@@ -17,7 +17,8 @@ root splices is followed, in the host file only:
   the call's arguments bound to the helper's parameters;
 - ``Prisma.join(parts, " AND ")`` of an array of fragments (an array literal, plus ``push``es;
   a ``push`` under a condition is optional; ``items.map(cb)`` whose callback returns a fragment:
-  two elements of that fragment); ``Prisma.raw("literal")`` is its literal's text;
+  two elements of that fragment, opaque when ``cb`` is imported); ``Prisma.raw("literal")`` is
+  its literal's text;
 - names and calls imported from the application's own modules, which are read
   (``_ts_modules``): a function returning a fragment is *opaque* SQL, one returning none a value.
 
@@ -645,7 +646,16 @@ class FragmentAssembler:
         arguments = self._arguments(paren)
         if not arguments:
             return None
-        callback = self._callback(*self._strip(*arguments[0]))
+        argument = self._strip(*arguments[0])
+        if argument[1] - argument[0] == 1 and x.kinds[argument[0]] == "ident" \
+                and self.lookup(argument[0])[0] == "import":
+            # `items.map(toRow)` with `toRow` imported: SQL elements when it returns a fragment
+            specifier, exported = self.imports[x.texts[argument[0]]]
+            if x.imported_kind(specifier, exported) != "sql":
+                return None
+            opaque = Opaque(x.source(first, end), _UNSET, _UNSET)
+            return [(opaque, False), (opaque, False)]
+        callback = self._callback(*argument)
         if callback is None or callback.open in context.stack:
             return None
         self._element_callbacks.add(callback.open)  # its parameters are the array's elements
