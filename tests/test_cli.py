@@ -328,6 +328,9 @@ TS_TWO_FUNCTIONS = (
     ('path = "app/empty.ts"\n',
      "convguard.toml:1: app/empty.ts holds no query, but the configuration declares it",
      "fix the [[query]] path"),
+    ('path = "app/empty.ts"\nfunction = "getA"\n',
+     "convguard.toml:3: no query inside function 'getA' of app/empty.ts",
+     "app/empty.ts holds no query in a named function"),
 ])
 def test_check_without_paths_reports_a_broken_entry_at_its_line(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: str, message: str,

@@ -463,7 +463,9 @@ def _entries(config: Config, extraction: ExtractionResult, state: _State
 
 def _functions_hint(extraction: ExtractionResult) -> str:
     names = sorted({query.function for query in extraction.queries if query.function})
-    return f"; functions with queries: {', '.join(names)}" if names else ""
+    if names:
+        return f"; functions with queries: {', '.join(names)}"
+    return f"; {extraction.path} holds no query in a named function"
 
 
 def _binding(query: ExtractedQuery, parsed: ParsedQuery, entries: Sequence[QueryConfig],

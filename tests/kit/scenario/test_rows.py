@@ -83,6 +83,9 @@ def test_every_result_column_must_be_listed() -> None:
                                    "the query does not return: list every result column (name, "
                                    "n)",)
     assert not comparison.passed
+    left_out = ExpectedRows(({"name": "a"},)).compare(rows(("a", 1)))
+    # "1 of 1 expected rows matched" under a FAIL read as a contradiction
+    assert left_out.format_lines()[-1] == "1 of 1 expected rows matched on the columns they list"
 
 
 def test_an_empty_expectation_means_no_row() -> None:

@@ -299,6 +299,7 @@ class RowComparison:
                 lines.append(f"  {sign}  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths))
                              .rstrip() + note)
         lines.append(f"{self.matched} of {self.expected_count} expected rows matched"
+                     + (" on the columns they list" if self.problems else "")
                      + (f"; the query returned {self.actual_count}"
                         if self.actual_count != self.expected_count else ""))
         if self.order_only:
