@@ -118,6 +118,30 @@ def test_dropped_tenant_filter_fails_with_an_unexpected_row(capsys, repo: Path, 
     assert code == 1
     unexpected = [line.split() for line in out.splitlines() if "(unexpected" in line]
     assert unexpected == [["+", "Globex", "900", "1", "(unexpected:", "not", "in", "expected)"]]
+    # the scenarios' tenantIds, now bound to nothing, point at the dropped filter
+    assert "note: params.tenantIds of 3 scenarios (scenarios/nothing-paid.yaml:2 and 2 more) " \
+        f"is interpolated by no query that runs it ({QUERY}::{FUNCTION}): a filter dropped " \
+        "from the query, or a stale parameter?" in out
+
+
+def test_a_parameter_of_another_combination_is_not_unused(capsys, repo: Path, dsn: str) -> None:
+    """The kit runs the first combination; a parameter of the other branch is still the query's,
+    so no note calls it unused (and no parameter is unused in the sample app itself)."""
+    code, out, _ = run(capsys, dsn=dsn)
+    assert code == 0 and "interpolated by no query" not in out
+    edit(repo, "export async function getRevenueByCustomer(tenantIds: string[], from: Date, to: "
+         "Date) {", "export async function getRevenueByCustomer(tenantIds: string[], from: Date, "
+         "to: Date, minCents?: number) {\n  const floor = minCents === undefined ? Prisma.empty "
+         ': Prisma.sql`AND o."amountCents" >= ${minCents}`;')
+    edit(repo, "AND o.status = 'PAID'", "AND o.status = 'PAID' ${floor}")
+    for scenario in (repo / "scenarios").glob("*.yaml"):
+        scenario.write_text(scenario.read_text().replace("params: {", "params: {minCents: 1, "))
+    code, out, _ = run(capsys, dsn=dsn)
+    assert code == 0 and "interpolated by no query" not in out, out
+    (repo / "scenarios" / "two-customers-in-order.json").unlink()
+    edit(repo, "AND o.status = 'PAID' ${floor}", "AND o.status = 'PAID'")
+    code, out, _ = run(capsys, dsn=dsn)
+    assert code == 0 and "note: params.minCents of 2 scenarios" in out
 
 
 def test_ordered_rows_must_come_in_order(capsys, repo: Path, dsn: str) -> None:

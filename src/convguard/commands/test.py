@@ -77,6 +77,9 @@ class PlannedQuery:
     plan: QueryPlan
     scenario_sources: tuple[str, ...]
     config: Config
+    #: a query without a profile: the parameter names every combination of its call site
+    #: interpolates (None for a profile's query, whose params are roles with defaults)
+    parameter_names: frozenset[str] | None = None
 
 
 def load_config(config_path: str | None, start: str) -> Config:
@@ -312,7 +315,15 @@ def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = Non
                 statement_timeout=statement_timeout_for(query, extraction),
                 config_source=target.config.source, query_line=qc.line if qc else None,
             )
-            planned.append(PlannedQuery(plan, sources, target.config))
+            names = None
+            if kit is None:
+                from convguard.kit.conformance.generic import query_parameters
+
+                renames = dict(qc.params) if qc else {}
+                names = frozenset(parameter.name for variant in extraction.queries
+                                  if variant.span == query.span
+                                  for parameter in query_parameters(variant, renames))
+            planned.append(PlannedQuery(plan, sources, target.config, names))
     return planned
 
 
@@ -343,9 +354,41 @@ def server_choice(dsn: str | None, provider: str | None, config: Config | None) 
     return provider or (config.provider if config else None) or "embedded", None
 
 
+def unused_params(planned: Sequence[PlannedQuery], cache: ScenarioCache) -> list[str]:
+    """Notes on scenario params that no query running the scenario interpolates, when every such
+    query has no profile: a filter dropped from the query leaves its parameter unused (a
+    tenant filter's ids), or the scenario keeps a stale one.
+
+    The names of every combination of a call site count, so a parameter of a branch the kit
+    does not run is not reported.
+    """
+    users: dict[str, tuple[Scenario, list[PlannedQuery]]] = {}
+    for item in planned:
+        for scenario in cache.load(item.scenario_sources, item.plan):
+            users.setdefault(scenario.path, (scenario, []))[1].append(item)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for scenario, items in users.values():
+        if any(item.parameter_names is None for item in items):
+            continue
+        used = frozenset().union(*(item.parameter_names or () for item in items))
+        queries = ", ".join(sorted({item.plan.label for item in items}))
+        for name in (str(name) for name in scenario.params if str(name) not in used):
+            line = scenario.line_of("params", name)
+            grouped.setdefault((name, queries), []).append(
+                f"{scenario.path}:{line}" if line else scenario.path)
+    notes = []
+    for (name, queries), places in grouped.items():
+        where = places[0] if len(places) == 1 else \
+            f"{len(places)} scenarios ({places[0]}{f' and {len(places) - 1} more'})"
+        notes.append(f"params.{name} of {where} is interpolated by no query that runs it "
+                     f"({queries}): a filter dropped from the query, or a stale parameter?")
+    return notes
+
+
 def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
               dsn: str | None = None, after: Any = None,
-              allow_superuser: bool = False) -> list[ScenarioResult]:
+              allow_superuser: bool = False,
+              cache: ScenarioCache | None = None) -> list[ScenarioResult]:
     """Run every planned query against its scenarios on one server (started and stopped here).
 
     Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing.
@@ -353,7 +396,7 @@ def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
     """
     from convguard.kit.conformance.runner import Workbench
 
-    cache = ScenarioCache()
+    cache = cache or ScenarioCache()
     work: dict[str, tuple[Scenario, list[int]]] = {}
     for index, item in enumerate(planned):
         for scenario in cache.load(item.scenario_sources, item.plan):
@@ -393,8 +436,11 @@ def run_test_command(args: Any, out: TextIO) -> int:
 
             generated = GeneratedChecks(profiled, examples=examples,
                                         seed=getattr(args, "seed", 0) or 0)
+        cache = ScenarioCache()
         results = run_plans(planned, provider=provider, dsn=dsn, after=generated,
-                            allow_superuser=bool(getattr(args, "allow_superuser", False)))
+                            allow_superuser=bool(getattr(args, "allow_superuser", False)),
+                            cache=cache)
+        notes = unused_params(planned, cache)
     except ConvguardError as error:
         _print_error(error, sys.stderr)
         if output_format == "json":
@@ -413,6 +459,8 @@ def run_test_command(args: Any, out: TextIO) -> int:
                               verbose=bool(getattr(args, "verbose", False))))
         if generated:
             out.write(generated.format_text())
+        for note in notes:
+            out.write(f"note: {note}\n")
         if examples > 0 and generic:
             out.write(f"note: no generated datasets or metamorphic relations for the {generic} "
                       f"quer{'y' if generic == 1 else 'ies'} without a profile (they need a "
