@@ -129,6 +129,13 @@ def test_a_query_s_own_scenarios_folder_runs_for_that_query_only(
     result = run(pytester, "scenarios", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*scenarios/customers/one.yaml::customers.sql::one PASSED*"])
+    (pytester.path / "scenarios" / "customers" / "one.yaml").write_text(
+        "name: one\nparams: {tenantId: t1}\ntables:\n  Customer: [{id: c1, tenantId: t1, "
+        "name: Acme}]\nexpected: [{name: Beta}]\n")
+    result = run(pytester, "scenarios")
+    result.assert_outcomes(passed=3, failed=1)
+    # the scenario named as `convguard test` names it (it was the absolute path)
+    result.stdout.fnmatch_lines(["FAIL customers.sql:1 with scenarios/customers/one.yaml (one) *"])
 
 
 def test_xdist_workers_each_get_their_own_server(pytester: pytest.Pytester) -> None:

@@ -178,7 +178,10 @@ class _Session:
 
         if self._cache is None:
             self._cache = ScenarioCache()
-        scenarios = self._cache.load((str(path),), item.plan)
+        from convguard._paths import display_path
+
+        # relative to the current folder, as `convguard test` names scenarios in its reports
+        scenarios = self._cache.load((display_path(str(path)),), item.plan)
         return scenarios[0]
 
     def bench(self) -> Workbench:
