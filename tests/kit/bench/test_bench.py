@@ -490,6 +490,39 @@ def test_a_generator_count_the_report_cannot_hold_is_a_clear_error(counts: dict[
         checked_seed(ToySeed(counts), ToySeed({}))
 
 
+class OldGenerator:
+    """A generator written before the unit/default_size/timeline/dated contract."""
+
+    def spec(self, size: int, *, history_days: int = 365) -> Any:
+        return size
+
+    def seed(self, connect: Any, spec: Any, *, progress: Any = None) -> Any:
+        return ToySeed({})
+
+    def params(self, spec: Any, *, window_days: int) -> dict[str, Any]:
+        return {}
+
+
+def test_a_generator_missing_part_of_the_contract_is_a_clear_error() -> None:
+    # it was an AttributeError (an internal error) the moment bench asked for its unit
+    from types import SimpleNamespace
+
+    from convguard._errors import ConvguardError
+    from convguard.kit.bench.benchmark import synthetic_of
+
+    profile = SimpleNamespace(name="orders", synthetic=OldGenerator)
+    query = SimpleNamespace(path="app/q.ts", span=SimpleNamespace(
+        start_position=SimpleNamespace(line=7)))
+    plan = SimpleNamespace(kit=SimpleNamespace(profile=profile), label="app/q.ts:7", query=query)
+    with pytest.raises(ConvguardError) as caught:
+        synthetic_of(plan)  # type: ignore[arg-type]
+    assert caught.value.message == (
+        "the data generator OldGenerator of profile 'orders' lacks dated, default_size, "
+        "timeline, unit")
+    assert (caught.value.path, caught.value.line) == ("app/q.ts", 7)
+    assert "SyntheticData" in caught.value.hint
+
+
 @pytest.mark.parametrize(("condition", "message"), [
     pytest.param("1/0 = 1", "division by zero", id="query-error"),
     pytest.param("pg_terminate_backend(pg_backend_pid())", "terminating connection",

@@ -338,7 +338,20 @@ def synthetic_of(plan: QueryPlan) -> SyntheticData:
                              hint=f"bench a query of a profile with a synthetic data generator "
                                   f"({_generating()}), or give profile {profile.name!r} one "
                                   "(Profile(synthetic=...), see the README's profile section)")
-    return profile.synthetic()
+    generator = profile.synthetic()
+    missing = sorted(name for name in _GENERATOR_MEMBERS if not hasattr(generator, name))
+    if missing:
+        raise ConvguardError(f"the data generator {type(generator).__name__} of profile "
+                             f"{profile.name!r} lacks {', '.join(missing)}",
+                             path=plan.query.path, line=plan.query.span.start_position.line,
+                             hint="a generator implements convguard.profiles.SyntheticData: "
+                                  "unit, default_size, timeline, dated, spec, seed and params "
+                                  "(see the README's profile section)")
+    return generator
+
+
+#: What bench reads of a generator (:class:`~convguard.profiles.SyntheticData`).
+_GENERATOR_MEMBERS = ("unit", "default_size", "timeline", "dated", "spec", "seed", "params")
 
 
 def _generating() -> str:
