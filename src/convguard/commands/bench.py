@@ -109,9 +109,11 @@ def run_bench_command(args: Any, out: TextIO) -> int:
                                        "data")
         generator = synthetic_of(plans[0]) if plans else None
         unit = generator.unit if generator is not None else "units"
-        sizes = parse_sizes(getattr(args, "sizes", None)
-                            or getattr(args, "size", None) or getattr(args, "leads", None),
-                            generator.default_size if generator is not None else None, unit=unit)
+        given = next((value for value in (getattr(args, name, None)
+                                          for name in ("sizes", "size", "leads"))
+                      if value is not None), None)  # `--size 0` is given, and out of range
+        sizes = parse_sizes(given, generator.default_size if generator is not None else None,
+                            unit=unit)
         provider, dsn = server_choice(getattr(args, "dsn", None), getattr(args, "provider", None),
                                       planned[0].config if planned else None)
         history_days = _days(getattr(args, "history_days", None), DEFAULT_HISTORY_DAYS,

@@ -274,6 +274,14 @@ def test_command_exit_2_with_a_clear_message_on_bad_input() -> None:
     assert json.loads(out.getvalue())["error"].startswith("invalid size")
 
 
+def test_size_zero_is_out_of_range_not_the_default() -> None:
+    # `--size 0` (or `--leads 0`) was falsy and seeded the default 100,000 leads
+    out, err = io.StringIO(), io.StringIO()
+    args = argparse.Namespace(paths=[], size=0, format="text", err=err)
+    assert run_bench_command(args, out) == 2
+    assert "size 0 is out of range" in err.getvalue()
+
+
 @pytest.mark.parametrize(("history", "window", "message"), [
     (0, 30, "--history-days 0 is out of range"),
     (90, 120, "--window-days 120 is out of range"),
