@@ -430,10 +430,15 @@ def test_url_provider_reaches_an_existing_server(server: LocalServer,
         assert conn.execute("select 1").fetchone() == (1,)
 
 
-def test_url_provider_reports_an_unreachable_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("dbname", "named"), [
+    (" dbname=postgres", "cannot connect to the url server (database postgres): "),
+    ("", "cannot connect to the url server: "),  # not "(database None)"
+])
+def test_url_provider_reports_an_unreachable_server(tmp_path: Path, dbname: str,
+                                                    named: str) -> None:
     with pytest.raises(DatabaseError) as caught:
-        start_server("url", dsn=f"host={tmp_path} dbname=postgres connect_timeout=2")
-    assert "cannot connect to the url server" in str(caught.value)
+        start_server("url", dsn=f"host={tmp_path}{dbname} connect_timeout=2")
+    assert str(caught.value).startswith(named)
     assert "--dsn" in (caught.value.hint or "")
 
 

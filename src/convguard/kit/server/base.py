@@ -106,8 +106,9 @@ class Server:
             return conn
         except pg.OperationalError as exc:
             detail = redact(str(exc), kwargs.get("password"), self._params.get("password"))
+            name = dbname or self.admin_dbname  # None: libpq's default, the user's name
             raise DatabaseError(f"cannot connect to the {self.provider} server"
-                                f" (database {dbname or self.admin_dbname}): {detail}".rstrip(),
+                                f"{f' (database {name})' if name else ''}: {detail}".rstrip(),
                                 hint=self._connect_hint()) from None
 
     def admin(self) -> psycopg.Connection[Any]:
