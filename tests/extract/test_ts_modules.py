@@ -157,3 +157,25 @@ export async function f(flags: boolean[], days: Date[]) {
     assert [p.expression for p in query.placeholders] == ["Prisma.join(days.map(dayKey))"]
     assert [o.expression for o in query.opaque] == ["flags.map(order)"] * 2
     assert query.unverified_syntax is None
+
+
+def test_a_long_chain_of_imports_is_unknown_past_the_bound(tmp_path: Path) -> None:
+    # each module's function returns the next one's call: 200 modules deep was a RecursionError
+    # (an internal error of convguard check); past _MAX_DEPTH nested modules the name is unknown
+    count = 200
+    for index in range(count - 1):
+        (tmp_path / f"m{index}.ts").write_text(
+            f'import {{ f{index + 1} }} from "./m{index + 1}";\n'
+            f"export function f{index}() {{ return f{index + 1}(); }}\n", encoding="utf-8")
+    (tmp_path / f"m{count - 1}.ts").write_text(
+        f"export function f{count - 1}() {{ return Prisma.sql`TRUE`; }}\n", encoding="utf-8")
+    importer = str(tmp_path / "q.ts")
+    near = count - _ts_modules._MAX_DEPTH + 1
+    assert imported_kind(importer, f"./m{near}", f"f{near}", module_kind) == "sql"
+    # the call past the bound is unknown, so the functions returning it are values, like a
+    # recursion through imports (test_exported_kind's viaOther)
+    assert imported_kind(importer, "./m0", "f0", module_kind) == "value"
+    source = ('import { f0 } from "./m0";\n'
+              "export const q = () => prisma.$queryRaw`SELECT 1 FROM t WHERE x = ${f0()}`;\n")
+    (query,) = extract_typescript(importer, source).queries
+    assert [p.expression for p in query.placeholders] == ["f0()"]

@@ -55,6 +55,8 @@ _MAX_MODULE_BYTES = 2_000_000
 _IN_PROGRESS: set[tuple[str, str]] = set()  # (module path, exported name) being read
 _CYCLES_CUT = [0]  # how many times a name was asked for while it was being read
 _MAX_CACHED = 1024
+#: Modules read inside one another at most (each costs a few dozen Python frames).
+_MAX_DEPTH = 24
 _KINDS: dict[tuple[object, ...], Kind | None] = {}
 _JSONC = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
 
@@ -191,9 +193,9 @@ def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tup
     key = (path, mtime_ns, size, exported, tags, analyze)
     if key in _KINDS:
         return _KINDS[key]
-    if (path, exported) in _IN_PROGRESS:
+    if (path, exported) in _IN_PROGRESS or len(_IN_PROGRESS) >= _MAX_DEPTH:
         _CYCLES_CUT[0] += 1
-        return None  # a recursion through imports
+        return None  # a recursion through imports, or a chain past the bound (Python's stack)
     cut_before = _CYCLES_CUT[0]
     _IN_PROGRESS.add((path, exported))
     try:
