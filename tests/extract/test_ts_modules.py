@@ -179,3 +179,24 @@ def test_a_long_chain_of_imports_is_unknown_past_the_bound(tmp_path: Path) -> No
               "export const q = () => prisma.$queryRaw`SELECT 1 FROM t WHERE x = ${f0()}`;\n")
     (query,) = extract_typescript(importer, source).queries
     assert [p.expression for p in query.placeholders] == ["f0()"]
+
+
+def test_helpers_nested_in_each_module_of_a_chain_stay_within_the_stack(tmp_path: Path) -> None:
+    # 30 modules of 60 nested helpers each: within both bounds, yet past Python's stack together
+    # (an internal error); the module read where the stack runs short answers unknown
+    modules, helpers = 30, 60
+    for module in range(modules):
+        last = (f"return g{module + 1}();" if module < modules - 1
+                else "return Prisma.sql`TRUE`;")
+        lines = [f'import {{ g{module + 1} }} from "./m{module + 1}";',
+                 f"function h{helpers - 1}() {{ {last} }}"]
+        lines += [f"function h{index}() {{ return h{index + 1}(); }}"
+                  for index in range(helpers - 1)]
+        lines.append(f"export function g{module}() {{ return h0(); }}")
+        (tmp_path / f"m{module}.ts").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    importer = str(tmp_path / "q.ts")
+    source = ('import { g0 } from "./m0";\n'
+              "export const q = () => prisma.$queryRaw`SELECT 1 FROM t WHERE x = ${g0()}`;\n")
+    (query,) = extract_typescript(importer, source).queries
+    assert [p.expression for p in query.placeholders] == ["g0()"]
+    assert imported_kind(importer, f"./m{modules - 2}", f"g{modules - 2}", module_kind) == "sql"

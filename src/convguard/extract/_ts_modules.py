@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from collections.abc import Callable
@@ -193,7 +194,8 @@ def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tup
     key = (path, mtime_ns, size, exported, tags, analyze)
     if key in _KINDS:
         return _KINDS[key]
-    if (path, exported) in _IN_PROGRESS or len(_IN_PROGRESS) >= _MAX_DEPTH:
+    if (path, exported) in _IN_PROGRESS or len(_IN_PROGRESS) >= _MAX_DEPTH \
+            or _stack_depth() > sys.getrecursionlimit() // 2:
         _CYCLES_CUT[0] += 1
         return None  # a recursion through imports, or a chain past the bound (Python's stack)
     cut_before = _CYCLES_CUT[0]
@@ -203,6 +205,9 @@ def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tup
         kind = analyze(path, text, exported, tags)
     except (OSError, UnicodeDecodeError, ExtractionError):
         kind = None  # unreadable or unlexable: convguard cannot tell
+    except RecursionError:  # helpers nested deep in each module of a chain
+        _CYCLES_CUT[0] += 1
+        kind = None
     finally:
         _IN_PROGRESS.discard((path, exported))
     if _CYCLES_CUT[0] == cut_before:
@@ -210,6 +215,16 @@ def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tup
             _KINDS.clear()
         _KINDS[key] = kind
     return kind
+
+
+def _stack_depth() -> int:
+    """Frames on the Python stack (a module read inside another costs a few dozen)."""
+    frame = sys._getframe(1)
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return depth
 
 
 __all__ = ["Analyze", "Kind", "imported_kind", "resolve_module"]
