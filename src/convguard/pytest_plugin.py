@@ -3,7 +3,8 @@
 Scenario files are collected only inside the ``scenarios`` folders of the configuration
 (``convguard.toml`` or ``[tool.convguard]`` found from the rootdir, or ``--convguard-config``):
 ``pytest fixtures/scenarios`` yields items such as
-``fixtures/scenarios/pre-booked.yaml::booking_conversion.sql::pre-booked-same-millisecond``.
+``fixtures/scenarios/pre-booked.yaml::booking_conversion.sql::pre-booked-same-millisecond``
+(a scenario saying ``combination: 2`` is ``...::void-included[combination-2]``).
 A failing item shows the expected and actual counts per bucket of a profile's query, or the
 expected and actual rows of a query without a profile (``*`` marks a difference), or the SQLSTATE
 and message PostgreSQL gave. A file that cannot be used (a bad scenario, a query that cannot be
@@ -321,6 +322,8 @@ class QueryNode(pytest.Collector):
             try:
                 scenario = session.load(self.planned, self.path)
                 name, error = scenario.name, None
+                if scenario.combination != 1:  # as pytest names a parametrised item
+                    name += f"[combination-{scenario.combination}]"
             except Exception as exc:  # noqa: BLE001 - shown as the item's failure, not a crash
                 scenario, name, error = None, self.path.stem, exc
         yield ScenarioItem.from_parent(self, name=name, planned=self.planned,

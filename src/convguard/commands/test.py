@@ -136,10 +136,12 @@ def targets_from(selectors: Sequence[str], config_path: str | None,
 def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     """The queries of a target file under test (``SET ...`` statements excluded).
 
-    A call site whose fragments are chosen at run time yields several combinations; the kit runs
+    A call site whose fragments are chosen at run time yields several combinations; this returns
     the first, where every ternary and helper takes its first branch, a ``let`` its first
-    conditional assignment, and every conditional ``push`` happens (``convguard extract`` lists them all). A statement holding SQL convguard
-    cannot see (an opaque fragment) cannot be run: a SelectorError names the fragment.
+    conditional assignment, and every conditional ``push`` happens (``convguard extract`` lists
+    them all; :func:`call_site_combinations` finds the others, which a scenario's
+    ``combination: N`` runs). A statement holding SQL convguard cannot see (an opaque fragment)
+    cannot be run: a SelectorError names the fragment.
     """
     from convguard.extract import extract_source
 
@@ -181,6 +183,20 @@ def select_queries(target: Target) -> tuple[list[ExtractedQuery], Any]:
     return queries, extraction
 
 
+def call_site_combinations(query: ExtractedQuery, extraction: Any) -> tuple[ExtractedQuery, ...]:
+    """Every combination of ``query``'s call site, in ``convguard extract``'s numbering.
+
+    Example:
+        >>> from convguard.extract import extract_source
+        >>> extraction = extract_source("q.ts", "const f = (x) => prisma.$queryRaw`SELECT 1 "
+        ...     "${x ? Prisma.sql`WHERE true` : Prisma.empty}`")
+        >>> [q.variant for q in call_site_combinations(extraction.queries[0], extraction)]
+        [1, 2]
+    """
+    found = [other for other in extraction.queries if other.site == query.site]
+    return tuple(sorted(found, key=lambda other: other.variant))
+
+
 SCHEMA_HINT = ('set schema = "prisma/schema.prisma" (a file, or a folder of .prisma files) in '
                "the configuration, or keep the Prisma schema at prisma/schema.prisma")
 
@@ -217,12 +233,20 @@ def _profile_of(target: Target) -> ProfileKit | None:
     return profile_kit(name, base=target.config.root) if name else None
 
 
-def generic_plan_kit(query: ExtractedQuery, schema: Schema, renames: dict[str, str]) -> ProfileKit:
-    """The kit of a query without a profile, knowing which columns it reads (placeholders)."""
+def generic_plan_kit(query: ExtractedQuery, schema: Schema, renames: dict[str, str],
+                     combinations: Sequence[ExtractedQuery] = ()) -> ProfileKit:
+    """The kit of a query without a profile, knowing which columns it reads (placeholders);
+    ``combinations`` (its call site's, ``query`` among them) validate a scenario's
+    ``combination: N`` by the ``N``-th's own kit, made when a scenario asks for it."""
     from convguard._reads import columns_read
     from convguard.kit.conformance.generic import generic_kit
 
-    return generic_kit(query, schema, renames, read_columns=columns_read(query.sql, schema))
+    def combination_kit(number: int) -> ProfileKit:
+        return generic_plan_kit(combinations[number - 1], schema, renames)
+
+    return generic_kit(query, schema, renames, read_columns=columns_read(query.sql, schema),
+                       combinations=len(combinations) or 1,
+                       combination_kit=combination_kit if len(combinations) > 1 else None)
 
 
 def _scenario_sources(target: Target, override: Sequence[str]) -> tuple[str, ...]:
@@ -302,11 +326,15 @@ def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = Non
         schema = schemas[schema_key]
         sources = _scenario_sources(target, scenarios)
         qc = target.query_config
+        renames = dict(qc.params) if qc else {}
         for query in queries:
+            combinations = call_site_combinations(query, extraction)
             plan = QueryPlan(
                 query=query, schema=schema,
                 kit=kit if kit is not None else generic_plan_kit(
-                    query, schema, dict(qc.params) if qc else {}),
+                    query, schema, renames, combinations),
+                combinations=combinations,
+                kit_of=None if kit is not None else _kit_maker(schema, renames, combinations),
                 driver=driver_for_query(
                     driver or (qc.driver if qc and qc.driver else None) or target.config.driver,
                     query),
@@ -319,12 +347,19 @@ def plan_queries(selectors: Sequence[str] = (), *, config_path: str | None = Non
             if kit is None:
                 from convguard.kit.conformance.generic import query_parameters
 
-                renames = dict(qc.params) if qc else {}
-                names = frozenset(parameter.name for variant in extraction.queries
-                                  if variant.span == query.span
+                names = frozenset(parameter.name for variant in combinations
                                   for parameter in query_parameters(variant, renames))
             planned.append(PlannedQuery(plan, sources, target.config, names))
     return planned
+
+
+def _kit_maker(schema: Schema, renames: dict[str, str],
+               combinations: Sequence[ExtractedQuery]) -> Any:
+    """The kit of another combination of a query without a profile (see ``QueryPlan.kit_of``)."""
+    def kit_of(query: ExtractedQuery) -> ProfileKit:
+        return generic_plan_kit(query, schema, renames, combinations)
+
+    return kit_of
 
 
 class ScenarioCache:
@@ -400,6 +435,7 @@ def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
     work: dict[str, tuple[Scenario, list[int]]] = {}
     for index, item in enumerate(planned):
         for scenario in cache.load(item.scenario_sources, item.plan):
+            item.plan.for_scenario(scenario)  # a combination the call site lacks: before a server
             key = f"{scenario.path}\0{id(item.plan.schema)}"
             work.setdefault(key, (scenario, []))[1].append(index)
     results: dict[tuple[int, str], ScenarioResult] = {}

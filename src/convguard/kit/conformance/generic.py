@@ -181,8 +181,15 @@ def bound_values(parameters: Sequence[QueryParameter],
 # The generic kit ------------------------------------------------------------------------------
 
 def generic_kit(query: ExtractedQuery, schema: Schema, renames: Mapping[str, str],
-                *, read_columns: frozenset[tuple[str, str]] | None = None) -> ProfileKit:
-    """The conformance hooks of a query without a profile: bind by name, judge by rows."""
+                *, read_columns: frozenset[tuple[str, str]] | None = None,
+                combinations: int = 1,
+                combination_kit: Callable[[int], ProfileKit] | None = None) -> ProfileKit:
+    """The conformance hooks of a query without a profile: bind by name, judge by rows.
+
+    ``combinations`` counts the call site's combinations of SQL fragments and
+    ``combination_kit(N)`` is the kit of the ``N``-th: a scenario saying ``combination: N`` is
+    validated by its contract (its parameters, the columns it reads).
+    """
     from convguard.kit.conformance.profile_kit import ProfileKit
     from convguard.kit.scenario.files import ScenarioContract
 
@@ -204,6 +211,10 @@ def generic_kit(query: ExtractedQuery, schema: Schema, renames: Mapping[str, str
             check_params=check_scenario_params(parameters, query.label),
             expected_as_rows=True,
             read_columns=read_columns,
+            combinations=combinations,
+            combination_contract=(lambda number: combination_kit(number).contract)
+            if combination_kit is not None else None,
+            call_site=query.label,
         ),
         role_values=role_values,
         normalise=lambda rows: rows,

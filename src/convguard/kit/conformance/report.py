@@ -96,11 +96,29 @@ def _sqlstate_hint(result: ScenarioResult) -> str | None:
     return None
 
 
+def combination_label(result: ScenarioResult) -> str:
+    """`` (combination 2 of 3)`` for a scenario that runs another combination than the first of
+    its call site's SQL fragments; empty for the first (the default).
+
+    Example:
+        >>> from convguard.kit.conformance.runner import ScenarioResult
+        >>> one = dict(scenario="s", scenario_path="s.yaml", passed=True, check="passed")
+        >>> combination_label(ScenarioResult("a.ts::f", "a.ts:3", combination=2, combinations=3,
+        ...                                  **one))
+        ' (combination 2 of 3)'
+        >>> combination_label(ScenarioResult("a.ts::f", "a.ts:3", combinations=3, **one))
+        ''
+    """
+    if result.combination == 1:
+        return ""
+    return f" (combination {result.combination} of {result.combinations})"
+
+
 def format_result(result: ScenarioResult) -> str:
     """One result; a failure with its table or its SQLSTATE."""
     status = "PASS" if result.passed else "FAIL"
-    head = (f"{status} {safe_path(result.query_location)} with {safe_path(result.scenario_path)} "
-            f"({safe_text(result.scenario)}) [{result.driver}]")
+    head = (f"{status} {safe_path(result.query_location)}{combination_label(result)} with "
+            f"{safe_path(result.scenario_path)} ({safe_text(result.scenario)}) [{result.driver}]")
     if result.passed:
         return head
     lines = [head]
@@ -204,6 +222,9 @@ def result_dict(result: ScenarioResult) -> dict[str, Any]:
         "expected_source": result.expected_source,
         "elapsed_ms": round(result.elapsed_ms, 3),
     }
+    if result.combination != 1:
+        data["combination"] = result.combination
+        data["combinations"] = result.combinations
     if not result.passed:
         data["sqlstate"] = result.sqlstate
         data["error"] = result.error
@@ -246,5 +267,5 @@ def error_json(error: Any) -> str:
         "sqlstate": getattr(error, "sqlstate", None)}}, indent=2) + "\n"
 
 
-__all__ = ["bucket_table", "error_json", "format_json", "format_result", "format_text",
+__all__ = ["bucket_table", "combination_label", "error_json", "format_json", "format_result", "format_text",
            "result_dict", "summary"]

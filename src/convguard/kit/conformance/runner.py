@@ -24,9 +24,10 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,7 +40,7 @@ from convguard.kit.conformance.binding import BoundQuery, bind_query
 from convguard.kit.conformance.profile_kit import ProfileKit
 from convguard.kit.conformance.execute import _untyped_types, execute_bound, query_failed  # noqa: F401
 from convguard.kit.conformance.query_session import QuerySession
-from convguard.kit.scenario.files import Scenario
+from convguard.kit.scenario.files import Scenario, combination_error
 from convguard.kit.conformance.rows import Rows
 
 if TYPE_CHECKING:
@@ -130,10 +131,71 @@ class QueryPlan:
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT
     config_source: str | None = None
     query_line: int | None = None
+    #: every combination of the call site's SQL fragments, numbered from 1 as ``convguard
+    #: extract`` prints them (empty: ``query`` is the only one); ``query`` is the
+    #: ``combination``-th
+    combinations: tuple[ExtractedQuery, ...] = field(default=(), compare=False, repr=False)
+    combination: int = 1
+    #: the kit of another combination (a query without a profile names its parameters by the
+    #: combination's interpolations); None: the same kit for every combination
+    kit_of: Callable[[ExtractedQuery], ProfileKit] | None = field(default=None, compare=False,
+                                                                   repr=False)
+    _resolved: dict[int, QueryPlan] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def label(self) -> str:
         return self.query.label
+
+    @property
+    def combination_count(self) -> int:
+        return len(self.combinations) or 1
+
+    def for_combination(self, number: int) -> QueryPlan:
+        """This plan running combination ``number`` (1-based) of its call site.
+
+        A plan whose ``query`` was replaced (a mutant) keeps its combination: asking for that
+        one returns the plan itself.
+
+        Example:
+            >>> from convguard.extract import extract_source
+            >>> from convguard.kit.conformance.profile_kit import ProfileKit
+            >>> variants = extract_source("q.ts", "const a = (x) => prisma.$queryRaw`SELECT 1 "
+            ...     "${x ? Prisma.sql`WHERE true` : Prisma.empty}`").queries
+            >>> plan = QueryPlan(variants[0], kit=None, schema=None, combinations=tuple(variants))
+            >>> plan.for_combination(2).query.sql.strip(), plan.for_combination(2).combination
+            ('SELECT 1', 2)
+        """
+        if number == self.combination:
+            return self
+        if number not in self._resolved:
+            if not 1 <= number <= self.combination_count:
+                raise combination_error(number, self.combination_count, self.label, path=None,
+                                        line=None)
+            query = self.combinations[number - 1]
+            if query.opaque:
+                fragment = query.opaque[0]
+                where = fragment.host_span.start_position
+                raise ScenarioError(
+                    f"combination {number} of {self.label} splices ${{{fragment.expression}}} "
+                    f"(line {where.line}), SQL convguard cannot see, so it cannot be run",
+                    path=query.path, line=where.line,
+                    hint="test the function that assembles the whole statement in one file, or "
+                         "build the fragment in this file")
+            kit = self.kit_of(query) if self.kit_of is not None else self.kit
+            self._resolved[number] = dataclasses.replace(
+                self, query=query, kit=kit, combination=number, _resolved={})
+        return self._resolved[number]
+
+    def for_scenario(self, scenario: Scenario) -> QueryPlan:
+        """The plan of the combination ``scenario`` runs; one the call site does not have is a
+        :class:`ScenarioError` naming the scenario file and its ``combination`` line."""
+        try:
+            return self.for_combination(scenario.combination)
+        except ScenarioError as error:
+            if error.path is None:
+                error.path = scenario.path
+                error.line = scenario.line_of("combination")
+            raise
 
     @property
     def location(self) -> str:
@@ -179,6 +241,9 @@ class ScenarioResult:
     actual_cells: Mapping[str, Mapping[str, Any]] | None = field(default=None, repr=False)
     rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False, compare=False)
     comparison: Any = field(default=None, repr=False, compare=False)
+    #: which combination of the call site's SQL fragments ran, of how many
+    combination: int = 1
+    combinations: int = 1
 
 
 # Judging -----------------------------------------------------------------------------------------
@@ -195,7 +260,8 @@ def judge(plan: QueryPlan, scenario: Scenario, rows: Rows | Sequence[tuple[Any, 
         "scenario_path": scenario.path, "expected": expected, "expected_source": source,
         "elapsed_ms": elapsed_ms, "driver": plan.driver,
         "statement_timeout": plan.statement_timeout, "row_label": plan.kit.row_label,
-        "expected_cells": plan.kit.cells(expected)}
+        "expected_cells": plan.kit.cells(expected), "combination": plan.combination,
+        "combinations": plan.combination_count}
     if failure is not None:
         return ScenarioResult(passed=False, check="sqlstate", sqlstate=failure.sqlstate,
                               error=failure.message, **common)  # type: ignore[arg-type]
@@ -382,6 +448,7 @@ class Workbench:
         from convguard.kit.interrupts import check
 
         check()  # an interrupt a library swallowed still stops the run here
+        plans = [plan.for_scenario(scenario) for plan in plans]
         groups: dict[str, list[int]] = {}
         for position, plan in enumerate(plans):
             groups.setdefault(self._key(plan.schema), []).append(position)

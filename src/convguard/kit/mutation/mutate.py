@@ -174,10 +174,20 @@ class _Subject:
     baseline_plan: QueryPlan
     mutant_plans: list[QueryPlan]
     killers: list[list[str]] = field(default_factory=list)
+    #: the combination of the call site's SQL fragments mutated (its scenarios run it)
+    plan: QueryPlan = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.plan is None:
+            self.plan = self.planned.plan
 
     @property
-    def plan(self) -> QueryPlan:
-        return self.planned.plan
+    def label(self) -> str:
+        """The query's label, with the combination when it is not the first."""
+        plan = self.plan
+        if plan.combination == 1:
+            return plan.label
+        return f"{plan.label} (combination {plan.combination} of {plan.combination_count})"
 
     @cached_property
     def equivalents(self) -> Mapping[str, str]:
@@ -231,9 +241,22 @@ def parameter_families(plan: QueryPlan) -> dict[int, str]:
     return families
 
 
-def _subject(planned: PlannedQuery, scenarios: Sequence[Scenario],
+def _subjects(planned: PlannedQuery, scenarios: Sequence[Scenario],
+              operators: Sequence[str] | None) -> list[_Subject]:
+    """One subject per combination the scenarios run (``combination: N``; 1 by default): its
+    mutants are made of that combination and judged by the scenarios that run it."""
+    by_combination: dict[int, list[Scenario]] = {}
+    for scenario in scenarios:
+        by_combination.setdefault(scenario.combination, []).append(scenario)
+    if not by_combination:
+        by_combination[1] = []
+    return [_subject(planned, planned.plan.for_scenario(chosen[0]), chosen, operators)
+            if chosen else _subject(planned, planned.plan, chosen, operators)
+            for _number, chosen in sorted(by_combination.items())]
+
+
+def _subject(planned: PlannedQuery, plan: QueryPlan, scenarios: Sequence[Scenario],
              operators: Sequence[str] | None) -> _Subject:
-    plan = planned.plan
     mutation = mutate_query(plan.query, schema=plan.schema,
                             parameter_families=parameter_families(plan), operators=operators)
     assert mutation.baseline is not None
@@ -241,7 +264,7 @@ def _subject(planned: PlannedQuery, scenarios: Sequence[Scenario],
     mutant_plans = [dataclasses.replace(plan, query=mutant.query)  # type: ignore[arg-type]
                     for mutant in mutation.mutants]
     return _Subject(planned, scenarios, mutation, baseline_plan, mutant_plans,
-                    [[] for _ in mutation.mutants])
+                    [[] for _ in mutation.mutants], plan)
 
 
 # 1. Static rules ---------------------------------------------------------------------------------
@@ -260,7 +283,8 @@ class _StaticCheck:
         self.config = config
         self.schema = find_schema(query.path, config)  # None: the profile's own data model
         self.position = next((i for i, q in enumerate(self.extraction.queries)
-                              if q.span.start == query.span.start), None)
+                              if q.span.start == query.span.start
+                              and q.variant == query.variant), None)
 
     def codes(self, query: ExtractedQuery) -> Counter[str]:
         from convguard._check import _State, check_extraction
@@ -393,7 +417,7 @@ def _run_generated(subjects: Sequence[_Subject], workbench: Workbench, *, exampl
     broken = {id(subject) for subject, result in zip(subjects, results) if not result.passed}
     for subject, result in zip(subjects, results):
         if not result.passed:
-            warnings.append(f"{subject.plan.label}: the original query disagrees with the "
+            warnings.append(f"{subject.label}: the original query disagrees with the "
                             f"oracle on generated data ({result.message}); generated datasets "
                             "kill none of its mutants")
     for (subject, number), result in zip(live, results[len(subjects):]):
@@ -470,7 +494,7 @@ def _run_relations_on_scenarios(subjects: Sequence[_Subject], workbench: Workben
                 broken.add((id(subject), relation))
                 if (id(subject), relation) not in reported:
                     reported.add((id(subject), relation))
-                    warnings.append(f"{subject.plan.label}: the original query violates relation "
+                    warnings.append(f"{subject.label}: the original query violates relation "
                                     f"{relation} on scenario {scenario.name}; it kills no "
                                     "mutant there")
         for (index, relation), violation in sorted(verdicts.items()):
@@ -508,7 +532,7 @@ def _run_relations(subjects: Sequence[_Subject], workbench: Workbench, *, source
             violated.setdefault(index, []).append(relation)
     for index, subject in enumerate(subjects):
         if index in violated:
-            warnings.append(f"{subject.plan.label}: the original query violates relation(s) "
+            warnings.append(f"{subject.label}: the original query violates relation(s) "
                             f"{', '.join(violated[index])} on generated sources; they kill "
                             "none of its mutants")
     for offset, (subject, number) in enumerate(live):
@@ -542,7 +566,7 @@ def run_mutation(planned: Sequence[PlannedQuery], workbench: Workbench, *,
     for index, item in enumerate(planned):
         loaded = scenarios[index] if scenarios is not None and index in scenarios \
             else cache.load(item.scenario_sources, item.plan)
-        subjects.append(_subject(item, loaded, operators))
+        subjects.extend(_subjects(item, loaded, operators))
     warnings: list[str] = []
     checks = ["static rules", "scenarios"]
     for subject in subjects:
@@ -551,7 +575,7 @@ def run_mutation(planned: Sequence[PlannedQuery], workbench: Workbench, *,
     # Generated datasets and metamorphic relations come from a profile (its data generator and
     # its relations); a query without one is judged by its scenarios and the static rules.
     profiled = [subject for subject in subjects if subject.plan.kit.profile is not None]
-    notes = [f"{subject.plan.label}: no profile, so no generated datasets or metamorphic "
+    notes = [f"{subject.label}: no profile, so no generated datasets or metamorphic "
              "relations (they need a profile's data generator); its scenarios and the static "
              "rules judge its mutants" for subject in subjects if subject.plan.kit.profile is None]
     if profiled and _run_relations_on_scenarios(profiled, workbench, warnings=warnings):
@@ -575,19 +599,19 @@ def run_mutation(planned: Sequence[PlannedQuery], workbench: Workbench, *,
                 recorded.add(mutant.id)
             if killers:
                 if reason is not None:
-                    warnings.append(f"{subject.plan.label}: {mutant.id} is recorded as "
+                    warnings.append(f"{subject.label}: {mutant.id} is recorded as "
                                     f"equivalent but {killers[0]} kills it: remove the record")
-                outcomes.append(MutantOutcome(mutant, subject.plan.label, "killed", killers))
+                outcomes.append(MutantOutcome(mutant, subject.label, "killed", killers))
             elif reason is not None:
-                outcomes.append(MutantOutcome(mutant, subject.plan.label, "equivalent",
+                outcomes.append(MutantOutcome(mutant, subject.label, "equivalent",
                                               reason=str(reason)))
             else:
-                outcomes.append(MutantOutcome(mutant, subject.plan.label, "survived",
+                outcomes.append(MutantOutcome(mutant, subject.label, "survived",
                                               reason=passed))
     configured = {key for subject in subjects for key in subject.equivalents}
     for key in sorted(configured - recorded):
         warnings.append(f"[equivalent_mutants] {key!r} matches no mutant of the queries run")
-    return summarise(outcomes, queries=tuple(s.plan.label for s in subjects),
+    return summarise(outcomes, queries=tuple(s.label for s in subjects),
                      checks=tuple(checks), warnings=tuple(warnings),
                      elapsed_s=time.perf_counter() - started)
 

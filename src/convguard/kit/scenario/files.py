@@ -1,7 +1,9 @@
 """Scenario files: one ``.yaml``/``.yml``/``.json`` file, one scenario, checked against a schema.
 
 A scenario has a ``name``, a ``description``, ``params`` (profile roles), ``tables`` (table name
--> rows) and, optionally, ``expected`` (result row key -> counts). Loading validates everything a
+-> rows) and, optionally, ``expected`` (result row key -> counts) and ``combination`` (which
+combination of a call site's SQL fragments it runs, numbered from 1 as ``convguard extract``
+prints them; default 1). Loading validates everything a
 database would otherwise reject later with a less helpful message - unknown keys, tables and
 columns, NOT NULL columns left out, repeated ids, dangling references, bad timestamps, unknown
 expected keys - and names the file, the line and what to do.
@@ -56,7 +58,8 @@ from convguard._schema import Column, Schema, Table
 from convguard.kit.scenario.rows import DateText, ExpectedRows, date_object, read_expected_value
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
-TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "ordered", "expected")
+TOP_LEVEL_KEYS = ("name", "description", "params", "tables", "ordered", "expected",
+                  "combination")
 
 #: A path inside the document: keys and list indexes, e.g. ``("tables", "Lead", 0, "id")``.
 DocPath = tuple[Any, ...]
@@ -80,6 +83,33 @@ class ScenarioContract:
     #: ``(table, column)`` the query reads: a NOT NULL column without a default that a row leaves
     #: out gets a placeholder value when the query never reads it (None: never).
     read_columns: frozenset[tuple[str, str]] | None = None
+    #: A query without a profile: how many combinations of SQL fragments its call site has, and
+    #: the contract of the ``N``-th (its parameters, the columns it reads), which validates a
+    #: scenario saying ``combination: N``. 0: checked when the plan is resolved
+    #: (:meth:`convguard.kit.conformance.runner.QueryPlan.for_scenario`).
+    combinations: int = 0
+    combination_contract: Callable[[int], ScenarioContract] | None = None
+    call_site: str = ""
+
+
+def combination_error(combination: int, count: int, call_site: str, *, path: str | None,
+                      line: int | None) -> ScenarioError:
+    """The error of a scenario whose ``combination`` the call site does not have.
+
+    Example:
+        >>> print(combination_error(3, 2, "a.ts::f", path="s.yaml", line=4))
+        s.yaml:4: combination 3: a.ts::f has 2 combinations of SQL fragments (hint: write combination: 1 to 2 (the numbers `convguard extract a.ts::f` prints), or leave it out for combination 1)
+        >>> print(combination_error(2, 1, "a.ts::f", path="s.yaml", line=4))
+        s.yaml:4: combination 2: a.ts::f has 1 combination of SQL fragments (hint: leave combination out: the query runs as written)
+    """
+    if count <= 1:
+        hint = "leave combination out: the query runs as written"
+    else:
+        hint = (f"write combination: 1 to {count} (the numbers `convguard extract {call_site}` "
+                "prints), or leave it out for combination 1")
+    return ScenarioError(f"combination {combination}: {call_site} has {count} combination"
+                         f"{'' if count == 1 else 's'} of SQL fragments", path=path, line=line,
+                         hint=hint)
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,8 @@ class Scenario:
     dataset: Dataset
     expected: Any
     lines: Mapping[DocPath, int] = field(default_factory=dict, compare=False, repr=False)
+    #: which combination of the call site's SQL fragments runs (1-based, ``convguard extract``'s)
+    combination: int = 1
 
     def line_of(self, *doc_path: Any) -> int | None:
         """The line of a document path (the nearest enclosing one that has a line)."""
@@ -828,6 +860,17 @@ class _Validator:
             result[str(key)] = dict(counts)
         return result
 
+    def combination(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(f"combination must be a whole number from 1, not {value!r}",
+                             "combination", hint="write the number `convguard extract` prints "
+                             "(combination 2 of 3 -> combination: 2)")
+        count = self.contract.combinations
+        if count and value > count:
+            raise combination_error(value, count, self.contract.call_site, path=self.path,
+                                    line=self.line("combination"))
+        return value
+
     def params(self, params: Any, contract: ScenarioContract) -> dict[str, Any]:
         if params is None:
             params = {}  # still checked: a profile may require a role (the error names the file)
@@ -863,6 +906,10 @@ def parse_scenario(text: str, *, path: str, schema: Schema,
         if key not in TOP_LEVEL_KEYS:
             raise check.error(f"unknown key {key!r}", key,
                               hint=_suggest(str(key), TOP_LEVEL_KEYS))
+    combination = check.combination(data.get("combination", 1))
+    if combination > 1 and contract.combination_contract is not None:
+        contract = contract.combination_contract(combination)
+        check = _Validator(path, lines, schema, contract)
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not name.strip():
         raise check.error("name must be a non-empty string", "name")
@@ -887,7 +934,8 @@ def parse_scenario(text: str, *, path: str, schema: Schema,
             if data.get("expected") is not None else None
     params = check.params(data.get("params"), contract)
     return Scenario(name=name.strip(), description=description.strip(), path=path,
-                    params=params, dataset=Dataset(tables), expected=expected, lines=lines)
+                    params=params, dataset=Dataset(tables), expected=expected, lines=lines,
+                    combination=combination)
 
 
 def dataset_from_tables(tables: Mapping[str, Sequence[Mapping[str, Any]]], schema: Schema, *,
@@ -963,7 +1011,8 @@ def load_scenarios(dirs_or_files: Iterable[str | os.PathLike[str]] | str, *,
 
 
 __all__ = [
-    "SCENARIO_SUFFIXES", "Scenario", "ScenarioContract", "column_family", "convert_value",
+    "SCENARIO_SUFFIXES", "Scenario", "ScenarioContract", "column_family", "combination_error",
+    "convert_value",
     "dataset_from_tables",
     "literal_default", "load_scenario", "load_scenarios", "parse_scenario", "parse_timestamp",
     "read_document", "scenario_files",
