@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,27 @@ def test_database_fixtures_on_a_schema_that_is_not_bookings(pytester: pytest.Pyt
     result = run(pytester, "test_revenue.py", f"--convguard-dsn={bench.server.conninfo('postgres')}",
                  "--convguard-allow-superuser")
     result.assert_outcomes(passed=2)
+
+
+def test_a_scenario_of_another_combination_names_it_in_its_item(
+        pytester: pytest.Pytester) -> None:
+    """``combination: 2`` (fixtures/billing_app): the item says so as pytest names a
+    parametrised one, is selectable by that id, and its failure names the combination."""
+    shutil.copytree(ROOT / "fixtures" / "billing_app", pytester.path, dirs_exist_ok=True)
+    (pytester.path / ".git").mkdir()
+    result = run(pytester, "scenarios", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "*scenarios/overdue/void-excluded.yaml::billing.ts:getOverdueTotals::void-excluded PASSED*",
+        "*scenarios/overdue/void-included.yaml::billing.ts:getOverdueTotals::"
+        "void-included[[]combination-2[]] PASSED*"])
+    node = ("scenarios/overdue/void-included.yaml::billing.ts:getOverdueTotals::"
+            "void-included[combination-2]")
+    run(pytester, node, "-q").assert_outcomes(passed=1)
+    query = pytester.path / "app" / "billing.ts"
+    query.write_text(query.read_text().replace(": Prisma.empty;",
+                                               ': Prisma.sql`AND i."amountCents" > 1000`;'))
+    result = run(pytester, "scenarios")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*FAIL app/billing.ts:15 (combination 2 of 2) with "
+                                 "scenarios/overdue/void-included.yaml (void-included)*"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from convguard._errors import QueryFailed
+from convguard._errors import QueryFailed, ScenarioError
 from convguard.extract import extract_source
 from convguard.kit.conformance.binding import bind_query
 from convguard.kit.conformance.profile_kit import profile_kit
@@ -245,3 +245,16 @@ def test_a_query_that_ends_its_own_backend_fails_alone(bench, tmp_path: Path) ->
         assert (first.passed, first.sqlstate) == (False, "57P01")
         assert "pg_terminate_backend" in format_result(first)
         assert second.passed, format_result(second)
+
+
+def test_a_profile_query_checks_a_scenario_s_combination_when_the_plan_is_resolved() -> None:
+    """A profile's contract is shared by its queries, so it cannot check ``combination: N``
+    while loading: the plan does, naming the scenario file and line (before any server)."""
+    scenario = ALL_SCENARIOS[0]
+    plan = plans_of(SQL_QUERY)[-1]
+    assert plan.for_scenario(scenario) is plan  # combination 1, the default
+    asking = dataclasses.replace(scenario, combination=2, lines={("combination",): 4})
+    with pytest.raises(ScenarioError) as caught:
+        plan.for_scenario(asking)
+    assert str(caught.value).startswith(
+        f"{scenario.path}:4: combination 2: {plan.label} has 1 combination of SQL fragments")

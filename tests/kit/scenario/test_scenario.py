@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from convguard._errors import ScenarioError
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.scenario.files import (
+    ScenarioContract,
     load_scenario,
     load_scenarios,
     parse_scenario,
@@ -176,3 +180,53 @@ def test_hand_computed_expectations_agree_with_the_oracle() -> None:
         if scenario.expected is not None
     }
     assert {name: diff for name, diff in disagreements.items() if diff} == {}
+
+
+# combination: N ---------------------------------------------------------------------------------
+
+def _two_combinations(number: int) -> ScenarioContract:
+    """The contract of combination ``number`` of a call site with two: the second interpolates
+    no ``to`` (``combination: 2`` need not give it)."""
+    return dataclasses.replace(GENERIC, combinations=2, combination_contract=_two_combinations,
+                               call_site="a.ts::f",
+                               check_params=_requires("from", "to") if number == 1
+                               else _requires("from"))
+
+
+def _requires(*names: str) -> Callable[[Mapping[str, Any]], None]:
+    def check(params: Mapping[str, Any]) -> None:
+        for name in names:
+            if name not in params:
+                raise ScenarioError(f"parameter {name!r} is not given")
+    return check
+
+
+GENERIC = ScenarioContract(expected_as_rows=True)
+TWO = _two_combinations(1)
+ROWS = "tables: {Client: [{id: c1}]}\nexpected: []\n"
+
+
+@pytest.mark.parametrize(("head", "contract", "combination"), [
+    ("params: {from: 1, to: 2}\n", TWO, 1),                       # the default
+    ("combination: 1\nparams: {from: 1, to: 2}\n", TWO, 1),
+    ("combination: 2\nparams: {from: 1}\n", TWO, 2),              # its own params: no `to`
+    ("combination: 2\nparams: {from: 1}\n", GENERIC, 2),          # checked when planned
+])
+def test_combination_is_read_and_picks_the_contract(head: str, contract: ScenarioContract,
+                                                     combination: int) -> None:
+    scenario = parse_scenario("name: s\n" + head + ROWS, path="s.yaml", schema=SCHEMA,
+                              contract=contract)
+    assert scenario.combination == combination
+
+
+@pytest.mark.parametrize(("head", "message"), [
+    ("combination: 3\n", "s.yaml:2: combination 3: a.ts::f has 2 combinations of SQL fragments"),
+    ("combination: 0\n", "s.yaml:2: combination must be a whole number from 1, not 0"),
+    ("combination: [2]\n", "s.yaml:2: combination must be a whole number from 1, not [2]"),
+    ("combination: false\n", "s.yaml:2: combination must be a whole number from 1, not False"),
+    ("combination: 1\nparams: {from: 1}\n", "s.yaml:3: parameter 'to' is not given"),
+])
+def test_a_bad_combination_names_the_file_and_line(head: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario("name: s\n" + head + ROWS, path="s.yaml", schema=SCHEMA, contract=TWO)
+    assert str(caught.value).startswith(message)
