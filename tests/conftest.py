@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg  # noqa: F401 - see below
 import pytest
+
+# pytester's in-process runs (the plugin tests) restore sys.modules afterwards, dropping modules
+# first imported inside them. psycopg's compiled core stays loaded and keeps raising the
+# OperationalError class of that first import, which a later `import psycopg` no longer matches:
+# a refused connection then escaped `except psycopg.OperationalError` as an internal error in
+# the next in-process CLI test. Imported here, psycopg is in every snapshot and never dropped.
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "fixtures" / "scenarios"
