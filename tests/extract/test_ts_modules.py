@@ -106,6 +106,65 @@ def test_tsconfig_paths_then_the_nearest_ancestor_for_at_aliases(tree: Path) -> 
     assert resolve_module(importer, "#sql/helpers") is None  # unreadable config: best effort
 
 
+EXTENDS_CASES = {
+    # name: ({config path: text}, specifier resolving to src/lib/helpers.ts, or None)
+    "relative base": ({"tsconfig.json": '{"extends": "./config/base"}',
+                       "config/base.json": '{"compilerOptions": {"baseUrl": "..",'
+                                           ' "paths": {"#sql/*": ["src/lib/*"]}}}'},
+                      "#sql/helpers"),
+    "paths relative to the base without baseUrl": (
+        {"tsconfig.json": '{"extends": "./config/base.json"}',
+         "config/base.json": '{"compilerOptions": {"paths": {"#sql/*": ["../src/lib/*"]}}}'},
+        "#sql/helpers"),
+    "child paths win, base baseUrl used": (
+        {"tsconfig.json": '{"extends": "./config/base", "compilerOptions":'
+                          ' {"paths": {"#own/*": ["src/lib/*"]}}}',
+         "config/base.json": '{"compilerOptions": {"baseUrl": "..",'
+                             ' "paths": {"#sql/*": ["src/lib/*"]}}}'},
+        "#own/helpers"),
+    "chain of two": ({"tsconfig.json": '{"extends": "./a.json"}',
+                      "a.json": '{"extends": "./config/b"}',
+                      "config/b.json": '{"compilerOptions": {"baseUrl": "../src",'
+                                       ' "paths": {"#sql/*": ["lib/*"]}}}'},
+                     "#sql/helpers"),
+    "array: the last entry wins": (
+        {"tsconfig.json": '{"extends": ["./a.json", "./b.json"]}',
+         "a.json": '{"compilerOptions": {"paths": {"#sql/*": ["nowhere/*"]}}}',
+         "b.json": '{"compilerOptions": {"paths": {"#sql/*": ["./src/lib/*"]}}}'},
+        "#sql/helpers"),
+    "a cycle": ({"tsconfig.json": '{"extends": "./a.json"}',
+                 "a.json": '{"extends": "./tsconfig.json"}'}, None),
+    "a package's config is not read": ({"tsconfig.json": '{"extends": "@tsconfig/next"}'}, None),
+    "unreadable base": ({"tsconfig.json": '{"extends": "./a.json"}', "a.json": "{ nope"}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(EXTENDS_CASES))
+def test_tsconfig_extends_is_followed_for_paths(tree: Path, case: str) -> None:
+    files, specifier = EXTENDS_CASES[case]
+    for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text, encoding="utf-8")
+    _ts_modules._nearest_config.cache_clear()
+    _ts_modules._configured_targets.cache_clear()
+    importer = str(tree / "src" / "app" / "page.ts")
+    helpers = str((tree / "src" / "lib" / "helpers.ts").resolve())
+    assert resolve_module(importer, specifier or "#sql/helpers") == (helpers if specifier else None)
+
+
+def test_a_long_extends_chain_stops_at_the_bound(tree: Path) -> None:
+    count = _ts_modules._MAX_EXTENDS * 20
+    (tree / "tsconfig.json").write_text('{"extends": "./c0.json"}', encoding="utf-8")
+    for index in range(count):
+        (tree / f"c{index}.json").write_text(f'{{"extends": "./c{index + 1}.json"}}',
+                                             encoding="utf-8")
+    (tree / f"c{count}.json").write_text(
+        '{"compilerOptions": {"paths": {"#sql/*": ["./src/lib/*"]}}}', encoding="utf-8")
+    _ts_modules._nearest_config.cache_clear()
+    _ts_modules._configured_targets.cache_clear()
+    assert resolve_module(str(tree / "src" / "app" / "page.ts"), "#sql/helpers") is None
+
+
 def test_an_edited_module_is_read_again(tree: Path) -> None:
     importer = str(tree / "src" / "app" / "page.ts")
     module = tree / "src" / "lib" / "helpers.ts"

@@ -785,14 +785,19 @@ class FragmentAssembler:
         return Value(expression, "value", _UNSET, _UNSET, ambiguous=True)
 
     def _method_call(self, first: int, end: int) -> Node | None:
-        """``ns.fn(...)``: a function of a namespace import (``import * as ns``) is looked up in
-        its module; a method called on anything else (``d.toISOString()``, ``ids.join(",")``,
-        ``Math.max(...)``) is a value."""
+        """``ns.fn(...)``, ``F.distinct()``, ``filters.active()`` on an imported name: looked up
+        in its module (a namespace's function, an exported class's static method, a function of
+        an exported object literal, ``default``'s members) like an imported function; a method
+        called on anything else (``d.toISOString()``, ``ids.join(",")``, ``Math.max(...)``) is a
+        value."""
         x = self.x
         name = x.texts[first]
-        if self.lookup(first)[0] != "import" or self.imports[name][1] != "*":
+        if self.lookup(first)[0] != "import":
             return None
-        return self._imported(name, x.texts[first + 2], x.source(first, end))
+        exported = self.imports[name][1]
+        member = x.texts[first + 2]
+        return self._imported(name, member if exported == "*" else f"{exported}.{member}",
+                              x.source(first, end))
 
     def _declared(self, declaration: Declaration, use: int, context: Context) -> Node | None:
         """The values a name can hold at ``use``: its initialiser and the assignments before
@@ -1589,6 +1594,9 @@ class FragmentAssembler:
                 continue
             if end - first >= 2 and x.texts[end - 1] == "!":
                 end -= 1
+                continue
+            if end - first >= 2 and x.texts[end - 1] == "as" and x.text(end) == "const":
+                end -= 1  # `{ ... } as const`: the expression's end stopped at `const`
                 continue
             if end - first >= 3 and x.texts[end - 2] in ("as", "satisfies") \
                     and x.kinds[end - 1] == "ident":

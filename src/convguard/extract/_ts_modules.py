@@ -58,6 +58,8 @@ _CYCLES_CUT = [0]  # how many times a name was asked for while it was being read
 _MAX_CACHED = 1024
 #: Modules read inside one another at most (each costs a few dozen Python frames).
 _MAX_DEPTH = 24
+#: Configs read through ``extends`` at most (a chain or a tree of them).
+_MAX_EXTENDS = 16
 _KINDS: dict[tuple[object, ...], Kind | None] = {}
 _JSONC = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
 
@@ -154,32 +156,81 @@ def _configured_targets(folder: str, specifier: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def _nearest_config(folder: str) -> tuple[str, str, dict[str, object]] | None:
+    """``(root, baseUrl, paths)`` of the nearest ``tsconfig.json``/``jsconfig.json``, with the
+    configs it ``extends`` followed (see :func:`_merged_options`)."""
     current = Path(folder)
     for _ in range(_MAX_ANCESTORS * 2):
         for name in ("tsconfig.json", "jsconfig.json"):
             candidate = current / name
             if candidate.is_file():
-                options = _compiler_options(candidate)
-                paths = options.get("paths")
-                base_url = options.get("baseUrl", ".")
-                return (str(current), base_url if isinstance(base_url, str) else ".",
-                        paths if isinstance(paths, dict) else {})
+                return _merged_options(candidate)
         if current.parent == current:
             return None
         current = current.parent
     return None
 
 
-def _compiler_options(path: Path) -> dict[str, object]:
-    """``compilerOptions`` of a tsconfig (JSON with comments and trailing commas); {} when it
-    cannot be read: resolving a module is best effort, never an error."""
+def _merged_options(config: Path) -> tuple[str, str, dict[str, object]]:
+    """``(root, baseUrl, paths)`` of ``config`` and the configs it ``extends`` (relative paths
+    only, a package's config is not read; at most :data:`_MAX_EXTENDS` deep, a cycle stops).
+
+    As in TypeScript, the nearest config defining ``paths`` or ``baseUrl`` wins, and each is
+    relative to the folder of the config that defines it.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "tsconfig.base.json").write_text(
+        ...     '{"compilerOptions": {"baseUrl": ".", "paths": {"@lib/*": ["lib/*"]}}}')
+        >>> (folder / "app").mkdir()
+        >>> _ = (folder / "app" / "tsconfig.json").write_text('{"extends": "../tsconfig.base"}')
+        >>> root, base_url, paths = _merged_options(folder / "app" / "tsconfig.json")
+        >>> (root == str(folder), base_url, paths)
+        (True, '.', {'@lib/*': ['lib/*']})
+    """
+    paths: tuple[str, dict[str, object]] | None = None
+    base_url: tuple[str, str] | None = None
+    pending = [config]
+    seen: set[str] = set()
+    while pending and len(seen) < _MAX_EXTENDS:
+        current = pending.pop()  # depth first: a parent's whole chain beats an earlier one
+        key = os.path.realpath(current)
+        if key in seen:
+            continue
+        seen.add(key)
+        data = _config_data(current)
+        options = data.get("compilerOptions")
+        options = options if isinstance(options, dict) else {}
+        folder = str(current.parent)
+        if paths is None and isinstance(options.get("paths"), dict):
+            paths = (folder, options["paths"])
+        if base_url is None and isinstance(options.get("baseUrl"), str):
+            base_url = (folder, options["baseUrl"])
+        extends = data.get("extends")
+        # a later entry of an `extends` array overrides an earlier one: popped first
+        for parent in extends if isinstance(extends, list) else [extends]:
+            if isinstance(parent, str) and parent.startswith(("./", "../")):
+                target = current.parent / parent
+                if not target.is_file() and target.suffix != ".json":
+                    target = target.with_name(target.name + ".json")
+                pending.append(target)
+    if base_url is not None:
+        root = os.path.normpath(os.path.join(*base_url))
+        return root, ".", paths[1] if paths is not None else {}
+    if paths is not None:
+        return paths[0], ".", paths[1]
+    return str(config.parent), ".", {}
+
+
+def _config_data(path: Path) -> dict[str, object]:
+    """A tsconfig's JSON (with comments and trailing commas); {} when it cannot be read:
+    resolving a module is best effort, never an error."""
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(_JSONC.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else "", text))
     except (OSError, UnicodeDecodeError, ValueError):
         return {}
-    options = data.get("compilerOptions") if isinstance(data, dict) else None
-    return options if isinstance(options, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _exported_kind(path: str, mtime_ns: int, size: int, exported: str, tags: tuple[str, ...],

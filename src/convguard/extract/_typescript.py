@@ -686,9 +686,10 @@ class _Extractor:
 
 
 def module_kind(path: str, text: str, exported: str, tags: tuple[str, ...]) -> Kind | None:
-    """What a module's top-level function (every ``return``) or ``const`` named ``exported`` is:
-    ``"sql"`` when some return is a fragment, ``"value"`` when none is, None when the module
-    defines no such name.
+    """What a module's top-level function (every ``return``) or ``const`` named ``exported``, its
+    default export (``default``) or a function-valued member of its top-level object literal or
+    class (``owner.member``) is: ``"sql"`` when some return is a fragment, ``"value"`` when none
+    is, None when the module defines no such name (see ``_ts_exports``).
 
     Raises:
         ExtractionError: when the module cannot be lexed.
@@ -699,25 +700,15 @@ def module_kind(path: str, text: str, exported: str, tags: tuple[str, ...]) -> K
         >>> module_kind("m.ts", "export function g(d: Date) { return d.getTime(); }", "g", ())
         'value'
     """
-    from convguard.extract._assembly import Value as ValueNode
-    from convguard.extract._ts_fragments import Context, FragmentAssembler
+    from convguard.extract._ts_exports import exported_kind
+    from convguard.extract._ts_fragments import FragmentAssembler
 
     lexed = lex(text, path=path, jsx=PurePath(path).suffix.lower() not in _NO_JSX_SUFFIXES)
     extractor = _Extractor(path, lexed, tags)
     extractor._scan()
     found = extractor._template_tags()
     assembler = FragmentAssembler(extractor, found, extractor._nested_templates(found))
-    for function in assembler.functions:
-        if function.name == exported and assembler.innermost(function.open) is None:
-            nodes = [assembler.resolve(*body, Context(stack=frozenset({function.open})))
-                     for body in assembler._returns_of(function)]
-            return "sql" if any(node is not None and not isinstance(node, ValueNode)
-                                for node in nodes) else "value"
-    for declaration in assembler.declarations.get(exported, ()):
-        if declaration.init is not None and assembler.innermost(declaration.token) is None:
-            node = assembler.resolve(*declaration.init, Context())
-            return "sql" if node is not None and not isinstance(node, ValueNode) else "value"
-    return None
+    return exported_kind(assembler, exported)
 
 
 @dataclass(frozen=True, slots=True)
