@@ -3,9 +3,10 @@
 ``${dateFilter(from, to)}`` with ``import { dateFilter } from "./filters"`` splices SQL when
 ``dateFilter`` returns ``Prisma.sql`` and a value when it returns a ``Date``. The fragment resolver
 asks :func:`imported_kind`, which finds the module's file (a relative specifier; ``tsconfig.json``
-or ``jsconfig.json`` ``paths``; else ``@/x`` and ``~/x`` as the nearest ancestor folder holding
-``x`` or ``src/x``), reads it and follows the exported function's every ``return`` (or the
-exported ``const``'s initialiser) with the same resolver:
+or ``jsconfig.json`` ``paths``, with the relative configs it ``extends``; else ``@/x`` and ``~/x``
+as the nearest ancestor folder holding ``x`` or ``src/x``), reads it and follows the exported
+function's every ``return`` (or the exported ``const``'s initialiser; a default export or an
+exported object's or class's member, see ``_ts_exports``) with the same resolver:
 
 - ``"sql"``: some return is a fragment (``Prisma.sql``, ``Prisma.empty``, a join, a ternary of
   them, a ``Prisma.Sql`` parameter...): the call is SQL convguard cannot see, never a ``$n``;
