@@ -24,6 +24,7 @@ from convguard._errors import (
     InputError,
     QueryFailed,
     ScenarioError,
+    ScenarioErrors,
     SchemaError,
     SelectorError,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "Position",
     "QueryFailed",
     "ScenarioError",
+    "ScenarioErrors",
     "Schema",
     "SchemaError",
     "SelectorError",

@@ -9,6 +9,7 @@ The tree::
     ├── ConfigError                convguard.toml / [tool.convguard] is invalid
     │   └── BindingError           an interpolation maps to no profile role
     ├── ScenarioError              a scenario file is invalid
+    │   └── ScenarioErrors         several scenario files are (each one a ScenarioError)
     ├── SchemaError                a Prisma schema cannot be turned into DDL
     └── DatabaseError              no PostgreSQL could be started or reached
         └── QueryFailed            PostgreSQL rejected a query (carries the SQLSTATE)
@@ -22,6 +23,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class ConvguardError(Exception):
@@ -68,6 +71,35 @@ class BindingError(ConfigError):
 
 class ScenarioError(ConvguardError):
     """A scenario file is invalid."""
+
+
+class ScenarioErrors(ScenarioError):
+    """Every scenario file that cannot be used, in file order (``errors``, at least one).
+
+    A subclass of :class:`ScenarioError` so a caller that catches that still works: ``message``,
+    ``path``, ``line`` and ``hint`` are the first error's; ``str()`` lists them all, one a line.
+
+    Example:
+        >>> both = ScenarioErrors([ScenarioError("the file is empty", path="a.yaml", line=1),
+        ...                        ScenarioError("unknown key 'x'", path="b.yaml", line=3)])
+        >>> both.path, len(both.errors)
+        ('a.yaml', 2)
+        >>> print(both)
+        a.yaml:1: the file is empty
+        b.yaml:3: unknown key 'x'
+    """
+
+    def __init__(self, errors: Sequence[ScenarioError]) -> None:
+        if not errors:
+            raise ValueError("ScenarioErrors needs at least one error")
+        flat = tuple(inner for error in errors
+                     for inner in (error.errors if isinstance(error, ScenarioErrors) else (error,)))
+        first = flat[0]
+        super().__init__(first.message, path=first.path, line=first.line, hint=first.hint)
+        self.errors: tuple[ScenarioError, ...] = flat
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
 
 
 class SchemaError(ConvguardError):

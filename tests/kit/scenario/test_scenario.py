@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from convguard._errors import ScenarioError
+from convguard._errors import ScenarioError, ScenarioErrors
 from convguard.kit.conformance.profile_kit import profile_kit
 from convguard.kit.scenario.files import (
     ScenarioContract,
@@ -19,6 +19,7 @@ from convguard.kit.scenario.files import (
     load_scenarios,
     parse_scenario,
     parse_timestamp,
+    read_scenarios,
     scenario_files,
 )
 from convguard.profiles.booking_conversion.schema import booking_schema
@@ -157,6 +158,62 @@ def test_duplicate_names_across_files(tmp_path: Path) -> None:
         (tmp_path / f"{stem}.yaml").write_text("name: same\ntables: {}\n")
     with pytest.raises(ScenarioError, match="also used by"):
         load_scenarios([tmp_path], schema=SCHEMA)
+
+
+#: A folder of scenario files, each broken its own way (or not): (file, text, line of its error
+#: or None for a usable file, what the error says).
+MIXED_FOLDER = [
+    ("a-good.yaml", GOOD, None, ""),
+    ("b-empty.yaml", "", 1, "the file is empty"),
+    ("c-unknown-table.yaml", "name: c\ntables:\n  Shop: []\n", 3, "unknown table 'Shop'"),
+    ("d-not-null.yaml", "name: d\ntables:\n  Lead:\n    - {id: l1}\n", 4,
+     'table "Lead": row 1 leaves out NOT NULL'),
+    ("e-same-name.yaml", GOOD, 1, "scenario name 'good' is also used by"),
+    ("f-bad.json", '{"name": "f",\n "tables": {}', 2, "invalid JSON"),
+    ("g-bad-yaml.yml", "name: g\ntables: [unclosed\n", None, "cannot parse the file"),
+    ("h-good.yaml", GOOD.replace("name: good", "name: h"), None, ""),
+]
+
+
+def _write_mixed_folder(folder: Path) -> list[tuple[str, int | None, str]]:
+    """Writes MIXED_FOLDER; returns (file, line, message) of each expected error, in order."""
+    for name, text, _line, _message in MIXED_FOLDER:
+        (folder / name).write_text(text)
+    return [(str(folder / name), line, message) for name, _text, line, message in MIXED_FOLDER
+            if message]
+
+
+def test_every_unusable_file_is_reported_in_file_order(tmp_path: Path) -> None:
+    expected = _write_mixed_folder(tmp_path)
+    scenarios, errors = read_scenarios(tmp_path, schema=SCHEMA, contract=CONTRACT)
+    assert [s.name for s in scenarios] == ["good", "h"]
+    assert [e.path for e in errors] == [path for path, _line, _message in expected]
+    for error, (_path, line, message) in zip(errors, expected):
+        assert message in error.message and error.hint
+        if line is not None:
+            assert error.line == line, error
+
+
+def test_load_scenarios_raises_one_error_carrying_all_of_them(tmp_path: Path) -> None:
+    expected = _write_mixed_folder(tmp_path)
+    with pytest.raises(ScenarioError) as caught:  # what callers of one error catch still works
+        load_scenarios([tmp_path], schema=SCHEMA, contract=CONTRACT)
+    error = caught.value
+    assert isinstance(error, ScenarioErrors)
+    assert [e.path for e in error.errors] == [path for path, _line, _message in expected]
+    first = error.errors[0]
+    assert (error.path, error.line, error.message, error.hint) == \
+        (first.path, first.line, first.message, first.hint)
+    assert str(error).splitlines() == [line for e in error.errors for line in str(e).splitlines()]
+
+
+def test_one_unusable_file_is_still_a_scenario_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text("name: b\ntables: {Shop: []}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenarios([tmp_path], schema=SCHEMA, contract=CONTRACT)
+    assert str(caught.value) == str(caught.value.errors[0])  # type: ignore[attr-defined]
+    assert caught.value.path == str(tmp_path / "b.yaml") and caught.value.line == 2
 
 
 def test_scenario_files_skip_other_files(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from convguard._dataset import Dataset, parse_timestamp
-from convguard._errors import ConvguardError, ScenarioError
+from convguard._errors import ConvguardError, ScenarioError, ScenarioErrors
 from convguard._schema import Column, Schema, Table
 from convguard.kit.scenario.rows import DateText, ExpectedRows, date_object, read_expected_value
 
@@ -991,22 +991,61 @@ def scenario_files(dirs_or_files: Iterable[str | os.PathLike[str]]) -> tuple[str
     return tuple(sorted(os.path.normpath(f) for f in found))
 
 
+def read_scenarios(dirs_or_files: Iterable[str | os.PathLike[str]] | str, *,
+                   schema: Schema, contract: ScenarioContract | None = None
+                   ) -> tuple[tuple[Scenario, ...], tuple[ScenarioError, ...]]:
+    """Every scenario file under the given folders/files, each read and checked even when an
+    earlier one cannot be used: ``(scenarios, errors)``, both in file order (sorted by path).
+
+    A file that cannot be used is one :class:`ScenarioError` (its first problem) and no scenario;
+    a scenario whose name an earlier file already uses is an error at its ``name`` line. A path
+    that does not exist is not a file's problem: it raises, as :func:`scenario_files` does.
+
+    Example:
+        >>> import tempfile
+        >>> from convguard import Column, Schema, Table
+        >>> shop = Schema((Table("Customer", (Column("id", "text", primary_key=True),)),))
+        >>> folder = tempfile.mkdtemp()
+        >>> for name, text in [("a.yaml", "name: a\\ntables: {Customer: [{id: c1}]}"),
+        ...                    ("b.yaml", "name: b\\ntables: {Shop: []}"), ("c.yaml", "")]:
+        ...     _ = Path(folder, name).write_text(text)
+        >>> scenarios, errors = read_scenarios(folder, schema=shop)
+        >>> [s.name for s in scenarios], [(Path(e.path).name, e.line) for e in errors]
+        (['a'], [('b.yaml', 2), ('c.yaml', 1)])
+    """
+    if isinstance(dirs_or_files, (str, os.PathLike)):
+        dirs_or_files = [dirs_or_files]
+    scenarios: list[Scenario] = []
+    errors: list[ScenarioError] = []
+    names: dict[str, str] = {}
+    for path in scenario_files(dirs_or_files):
+        try:
+            scenario = load_scenario(path, schema=schema, contract=contract)
+        except ScenarioError as error:
+            errors.append(error)
+            continue
+        if scenario.name in names:
+            errors.append(ScenarioError(
+                f"scenario name {scenario.name!r} is also used by {names[scenario.name]}",
+                path=scenario.path, line=scenario.line_of("name"),
+                hint="give each scenario its own name"))
+            continue
+        names[scenario.name] = scenario.path
+        scenarios.append(scenario)
+    return tuple(scenarios), tuple(errors)
+
+
 def load_scenarios(dirs_or_files: Iterable[str | os.PathLike[str]] | str, *,
                    schema: Schema,
                    contract: ScenarioContract | None = None) -> tuple[Scenario, ...]:
     """Every scenario under the given folders/files, sorted by path, with unique names, checked
-    against ``schema`` (the application's, or its profile's data model: never a default)."""
-    if isinstance(dirs_or_files, (str, os.PathLike)):
-        dirs_or_files = [dirs_or_files]
-    scenarios = tuple(load_scenario(path, schema=schema, contract=contract)
-                      for path in scenario_files(dirs_or_files))
-    names: dict[str, str] = {}
-    for scenario in scenarios:
-        if scenario.name in names:
-            raise ScenarioError(f"scenario name {scenario.name!r} is also used by "
-                                f"{names[scenario.name]}", path=scenario.path,
-                                line=scenario.line_of("name"), hint="give each scenario its own name")
-        names[scenario.name] = scenario.path
+    against ``schema`` (the application's, or its profile's data model: never a default).
+
+    Every file is read: when any cannot be used this raises :class:`ScenarioErrors` (a
+    :class:`ScenarioError`) listing each of them in file order (see :func:`read_scenarios`)."""
+    scenarios, errors = read_scenarios(dirs_or_files, schema=schema, contract=contract)
+    if errors:
+        raise ScenarioErrors(errors)
     return scenarios
 
 
@@ -1015,5 +1054,5 @@ __all__ = [
     "convert_value",
     "dataset_from_tables",
     "literal_default", "load_scenario", "load_scenarios", "parse_scenario", "parse_timestamp",
-    "read_document", "scenario_files",
+    "read_document", "read_scenarios", "scenario_files",
 ]
