@@ -18,7 +18,7 @@ import pytest
 
 from convguard._ci_log import format_error, neutralize_line, safe_path, safe_text
 from convguard._config import clear_config_cache
-from convguard._errors import InputError
+from convguard._errors import InputError, ScenarioError, ScenarioErrors
 from convguard.cli import _Output, main
 
 FINDING_SQL = 'SELECT d.id FROM "AIDraft" d WHERE d."updatedAt" > $1;\n'
@@ -159,3 +159,11 @@ def test_a_closed_stdout_exits_quietly_with_the_verdict(shell: str, code: int) -
     assert completed.returncode == code, completed.stderr
     assert "Traceback" not in completed.stderr and "internal error" not in completed.stderr
     assert "Exception ignored" not in completed.stderr, completed.stderr
+
+
+def test_several_errors_print_each_one_escaped() -> None:
+    errors = ScenarioErrors([ScenarioError("empty", path="::error::a.yaml", line=1, hint="fill"),
+                             ScenarioError("bad\n::warning::x", path="b.yaml", line=2)])
+    assert format_error(errors) == ("convguard: error: ./::error::a.yaml:1: empty\n"
+                                    "  hint: fill\n"
+                                    "convguard: error: b.yaml:2: bad\n%3A:warning::x\n")

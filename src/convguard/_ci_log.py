@@ -75,7 +75,8 @@ def safe_text(text: str) -> str:
 
 
 def format_error(error: ConvguardError, prog: str = "convguard") -> str:
-    """``prog: error: path:line: message`` and ``  hint: ...``: the one way errors are printed.
+    """``prog: error: path:line: message`` and ``  hint: ...``: the one way errors are printed
+    (an error carrying ``errors``, such as ``ScenarioErrors``, prints each of them in turn).
 
     Example:
         >>> from convguard._errors import InputError
@@ -84,12 +85,15 @@ def format_error(error: ConvguardError, prog: str = "convguard") -> str:
         convguard: error: a\\n::error::b.ts:3: no query
           hint: name one
     """
-    where = safe_path(error.path) if error.path else ""
-    if where and error.line:
-        where += f":{error.line}"
-    text = f"{prog}: error: {where + ': ' if where else ''}{safe_text(error.message)}\n"
-    if error.hint:
-        text += f"  hint: {safe_text(error.hint)}\n"
+    text = ""
+    # several errors at once (ScenarioErrors: every scenario file that cannot be used)
+    for each in getattr(error, "errors", None) or (error,):
+        where = safe_path(each.path) if each.path else ""
+        if where and each.line:
+            where += f":{each.line}"
+        text += f"{prog}: error: {where + ': ' if where else ''}{safe_text(each.message)}\n"
+        if each.hint:
+            text += f"  hint: {safe_text(each.hint)}\n"
     return text
 
 

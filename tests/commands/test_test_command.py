@@ -109,6 +109,98 @@ def test_bad_scenario_exits_2_with_file_and_line(capsys, tmp_path: Path) -> None
     assert json.loads(out)["error"]["line"] == 4
 
 
+SQL_QUERY = ROOT / "fixtures" / "queries" / "booking_conversion.sql"
+
+#: A scenarios folder where files are broken in different ways (each its own error), with a
+#: usable file among them: (file, text, line of the error or None for a usable file, message).
+BROKEN_FOLDER = [
+    ("a-empty.yaml", "", 1, "the file is empty"),
+    ("b-good.yaml", ONE_SCENARIO.read_text(), None, ""),
+    ("c-not-null.yaml", "name: c\ntables:\n  Lead:\n    - {id: l1}\n", 4,
+     'table "Lead": row 1 leaves out NOT NULL'),
+    ("d-combination.yaml", ONE_SCENARIO.read_text().replace(
+        "name: worked-example-1-booked-and-same-millisecond", "name: d\ncombination: 2"), 2,
+     "combination 2: "),
+    ("e-bad.json", '{"name": "e",\n "tables": {}', 2, "invalid JSON"),
+    ("f-unknown-key.yaml", "name: f\ntables: {}\nexpect: {}\n", 3, "unknown key 'expect'"),
+    ("g-same-name.yaml", ONE_SCENARIO.read_text(), 1, "is also used by"),
+]
+
+
+def broken_folder(folder: Path) -> list[tuple[str, int, str]]:
+    """Writes BROKEN_FOLDER; returns (path, line, message) of each error it should report."""
+    for name, text, _line, _message in BROKEN_FOLDER:
+        (folder / name).write_text(text)
+    return [(str(folder / name), line, message) for name, _text, line, message in BROKEN_FOLDER
+            if line is not None]
+
+
+@pytest.fixture()
+def no_server(monkeypatch) -> None:
+    """Starting a server fails the test: bad scenarios must be reported before one starts."""
+    from convguard.kit.conformance.runner import Workbench
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a server was started although scenario files cannot be used")
+
+    monkeypatch.setattr(Workbench, "start", refuse)
+
+
+def test_every_bad_scenario_file_is_reported_in_file_order(capsys, tmp_path: Path,
+                                                           no_server: None) -> None:
+    expected = broken_folder(tmp_path)
+    code, out, err = run(capsys, str(SQL_QUERY), scenarios=[str(tmp_path)])
+    assert (code, out) == (2, "")
+    errors = [line for line in err.splitlines() if line.startswith("convguard: error: ")]
+    assert len(errors) == len(expected) == len(err.splitlines()) // 2  # each with its hint
+    for line, (path, number, message) in zip(errors, expected):
+        assert line.startswith(f"convguard: error: {path}:{number}: "), line
+        assert message in line
+    assert err.count("  hint: ") == len(expected)
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def test_every_bad_scenario_file_is_in_the_json_errors(capsys, tmp_path: Path,
+                                                       no_server: None) -> None:
+    expected = broken_folder(tmp_path)
+    code, out, err = run(capsys, str(SQL_QUERY), scenarios=[str(tmp_path)], format="json")
+    assert code == 2
+    document = json.loads(out)
+    assert document["conforms"] is None and document["error"] == document["errors"][0]
+    assert [(e["path"], e["line"]) for e in document["errors"]] == \
+        [(path, line) for path, line, _message in expected]
+    for error, (_path, _line, message) in zip(document["errors"], expected):
+        assert set(error) == {"type", "message", "path", "line", "hint", "sqlstate"}
+        assert message in error["message"] and error["hint"] and error["type"] == "ScenarioError"
+    assert err.count("convguard: error: ") == len(expected)
+
+
+def test_a_file_bad_for_two_queries_is_reported_once(capsys, tmp_path: Path,
+                                                     no_server: None) -> None:
+    (tmp_path / "bad.yaml").write_text("name: bad\ntables: {Shop: []}\n")
+    (tmp_path / "two.yaml").write_text(ONE_SCENARIO.read_text().replace(
+        "name: worked-example-1-booked-and-same-millisecond", "name: two\ncombination: 2"))
+    code, out, _ = run(capsys, str(SQL_QUERY), f"{TS_QUERY}::{TS_FUNCTION}",
+                       scenarios=[str(tmp_path)], format="json")
+    errors = json.loads(out)["errors"]
+    assert code == 2
+    # the same unknown table for both queries is one error; each query's call site has its own
+    # combinations, so the combination error is one per query
+    assert [(Path(e["path"]).name, e["line"]) for e in errors] == \
+        [("bad.yaml", 2), ("two.yaml", 2), ("two.yaml", 2)]
+    assert {e["message"].split(":")[1].strip() for e in errors[1:]} == \
+        {str(SQL_QUERY), str(TS_QUERY)}
+
+
+def test_a_configuration_error_is_still_one_error(capsys, tmp_path: Path,
+                                                  no_server: None) -> None:
+    broken_folder(tmp_path)
+    code, out, err = run(capsys, str(SQL_QUERY), scenarios=[str(tmp_path / "missing")],
+                         format="json")
+    assert code == 2 and len(json.loads(out)["errors"]) == 1
+    assert err.count("convguard: error: ") == 1 and "no such scenario file or folder" in err
+
+
 def test_no_server_exits_2(capsys, monkeypatch) -> None:
     monkeypatch.delenv("CONVGUARD_DATABASE_URL", raising=False)
     code, _, err = run(capsys, str(ROOT / "fixtures" / "queries" / "booking_conversion.sql"),

@@ -10,7 +10,8 @@
   generated sources. One server for everything; each scenario is seeded once for all mutants.
 - Mutants recorded under ``[equivalent_mutants]`` (id -> reason) count as equivalent.
 - Exit 0: ``score >= --min-score`` (default 1.0); 1: below it; 2: the run could not happen (no
-  server, a bad scenario, the original query failing its own scenarios).
+  server, a bad scenario, the original query failing its own scenarios). Every scenario file
+  is read first and each one that cannot be used is reported, as ``convguard test`` does.
 
 Example:
     >>> import argparse, io
@@ -40,7 +41,7 @@ def _operators(value: Any) -> list[str] | None:
 
 def run_mutate_command(args: Any, out: TextIO) -> int:
     """The ``convguard mutate`` command; returns the exit code (errors print, never raise)."""
-    from convguard.commands.test import ScenarioCache, plan_queries, server_choice
+    from convguard.commands.test import ScenarioCache, load_planned, plan_queries, server_choice
     from convguard.kit.mutation.mutate import (
         DEFAULT_EXAMPLES,
         DEFAULT_FAILURES_DIR,
@@ -61,9 +62,8 @@ def run_mutate_command(args: Any, out: TextIO) -> int:
             driver=getattr(args, "driver", None),
             scenarios=list(getattr(args, "scenarios", None) or ()),
             profile=getattr(args, "profile", None))
-        cache = ScenarioCache()  # loaded (and validated) before any server starts
-        scenarios = {index: cache.load(item.scenario_sources, item.plan)
-                     for index, item in enumerate(planned)}
+        # loaded (and validated, every bad file reported) before any server starts
+        scenarios = load_planned(planned, ScenarioCache())
         provider, dsn = server_choice(getattr(args, "dsn", None),
                                       getattr(args, "provider", None),
                                       planned[0].config if planned else None)

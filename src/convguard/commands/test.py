@@ -17,6 +17,9 @@
   else the configuration's ``provider`` (default ``embedded``).
 - Exit 0: every (query, scenario) conforms; 1: one does not; 2: the run could not happen (no
   server, a bad scenario, an unmapped interpolation): a message and a hint, never a traceback.
+  Every scenario file is read before a server starts, and each one that cannot be used is
+  reported (``path:line: message`` and its hint, in file order; JSON ``errors``), not only the
+  first.
 
 The planning half (:func:`plan_queries`) needs no database and is shared with the pytest plugin.
 
@@ -40,6 +43,7 @@ from convguard._errors import (
     ConvguardError,
     InputError,
     ScenarioError,
+    ScenarioErrors,
     SelectorError,
 )
 from convguard._files import not_regular
@@ -54,7 +58,7 @@ from convguard.kit.conformance.runner import (
     is_setup_statement,
     statement_timeout_for,
 )
-from convguard.kit.scenario.files import Scenario, load_scenarios
+from convguard.kit.scenario.files import Scenario, read_scenarios
 
 DATABASE_URL_ENV = "CONVGUARD_DATABASE_URL"
 
@@ -366,18 +370,59 @@ class ScenarioCache:
     """Scenario files loaded once per (sources, schema, profile)."""
 
     def __init__(self) -> None:
-        self._loaded: dict[tuple[Any, ...], tuple[Scenario, ...]] = {}
+        self._read: dict[tuple[Any, ...],
+                         tuple[tuple[Scenario, ...], tuple[ScenarioError, ...]]] = {}
 
-    def load(self, sources: Sequence[str], plan: QueryPlan) -> tuple[Scenario, ...]:
+    def read(self, sources: Sequence[str], plan: QueryPlan
+             ) -> tuple[tuple[Scenario, ...], tuple[ScenarioError, ...]]:
+        """The usable scenarios and the error of each file that is not, every file read
+        (:func:`~convguard.kit.scenario.files.read_scenarios`); sources holding no scenario file
+        at all raise."""
         key = (tuple(sources), id(plan.schema),
                plan.kit.profile.name if plan.kit.profile is not None else id(plan.kit))
-        if key not in self._loaded:
-            scenarios = load_scenarios(sources, schema=plan.schema, contract=plan.kit.contract)
-            if not scenarios:
+        if key not in self._read:
+            scenarios, errors = read_scenarios(sources, schema=plan.schema,
+                                               contract=plan.kit.contract)
+            if not scenarios and not errors:
                 raise ScenarioError("no scenario files found", path=", ".join(sources),
                                     hint="scenario files end in .yaml, .yml or .json")
-            self._loaded[key] = scenarios
-        return self._loaded[key]
+            self._read[key] = scenarios, errors
+        return self._read[key]
+
+    def load(self, sources: Sequence[str], plan: QueryPlan) -> tuple[Scenario, ...]:
+        """The scenarios of ``sources``; :class:`ScenarioErrors` lists every file that cannot be
+        used."""
+        scenarios, errors = self.read(sources, plan)
+        if errors:
+            raise ScenarioErrors(errors)
+        return scenarios
+
+
+def load_planned(planned: Sequence[PlannedQuery], cache: ScenarioCache
+                 ) -> dict[int, tuple[Scenario, ...]]:
+    """Each planned query's scenarios (by its position in ``planned``), read and checked before
+    any server starts: every file of every query is read, and a scenario's ``combination: N``
+    checked against the call site of each query that runs it, so one run reports every scenario
+    file that cannot be used (:class:`ScenarioErrors`, in file order, each error once) instead
+    of the first one."""
+    loaded: dict[int, tuple[Scenario, ...]] = {}
+    found: list[tuple[str, ScenarioError]] = []  # (the scenario file it is about, the error)
+    for index, item in enumerate(planned):
+        scenarios, errors = cache.read(item.scenario_sources, item.plan)
+        found.extend((error.path or "", error) for error in errors)
+        for scenario in scenarios:
+            try:
+                item.plan.for_scenario(scenario)  # a combination the call site lacks
+            except ScenarioError as error:
+                found.append((scenario.path, error))
+        loaded[index] = scenarios
+    if found:
+        # file order across queries too; a file wrong the same way for two queries is one error
+        unique: dict[tuple[Any, ...], ScenarioError] = {}
+        for _file, error in sorted(found, key=lambda pair: pair[0]):
+            unique.setdefault((error.path, error.line, error.message, error.hint), error)
+        raise ScenarioErrors(list(unique.values()))
+    return loaded
 
 
 def server_choice(dsn: str | None, provider: str | None, config: Config | None) -> tuple[str,
@@ -426,17 +471,17 @@ def run_plans(planned: Sequence[PlannedQuery], *, provider: str = "embedded",
               cache: ScenarioCache | None = None) -> list[ScenarioResult]:
     """Run every planned query against its scenarios on one server (started and stopped here).
 
-    Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing.
+    Scenarios are loaded (and validated) before the server starts, so a bad file costs nothing;
+    every bad file is reported at once (:func:`load_planned`).
     ``after(bench, results)``, if given, runs on the same server before it stops.
     """
     from convguard.kit.conformance.runner import Workbench
 
     cache = cache or ScenarioCache()
     work: dict[str, tuple[Scenario, list[int]]] = {}
-    for index, item in enumerate(planned):
-        for scenario in cache.load(item.scenario_sources, item.plan):
-            item.plan.for_scenario(scenario)  # a combination the call site lacks: before a server
-            key = f"{scenario.path}\0{id(item.plan.schema)}"
+    for index, scenarios in load_planned(planned, cache).items():
+        for scenario in scenarios:
+            key = f"{scenario.path}\0{id(planned[index].plan.schema)}"
             work.setdefault(key, (scenario, []))[1].append(index)
     results: dict[tuple[int, str], ScenarioResult] = {}
     with Workbench.start(provider, dsn=dsn, allow_superuser=allow_superuser) as bench:
@@ -511,6 +556,6 @@ def _print_error(error: ConvguardError, err: TextIO) -> None:
     err.write(format_error(error))
 
 
-__all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target",
+__all__ = ["DATABASE_URL_ENV", "PlannedQuery", "ScenarioCache", "Target", "load_planned",
            "plan_queries", "run_plans", "run_test_command", "server_choice",
            "targets_from"]

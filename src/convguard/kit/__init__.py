@@ -284,7 +284,9 @@ def load_scenarios(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[st
                    names: Mapping[str, str] | None = None) -> tuple[Scenario, ...]:
     """The scenario files under ``paths`` (files or folders), validated for ``query``: its
     parameters all given, its schema's tables and columns, expected rows (no ``profile``) or the
-    profile's expected counts. ``names`` renames parameters as ``[query.params]`` does.
+    profile's expected counts. ``names`` renames parameters as ``[query.params]`` does. Every
+    file is read: unusable ones raise one :class:`~convguard.ScenarioErrors` (a
+    ``ScenarioError``) whose ``errors`` lists each in file order.
 
     Example:
         >>> app = "fixtures/revenue_app/"

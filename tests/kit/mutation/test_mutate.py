@@ -355,3 +355,30 @@ def test_an_equivalent_record_must_be_a_reason_or_a_table_of_reasons(value: obje
 
     with pytest.raises(ConfigError, match="equivalent_mutants maps a mutant id"):
         parse_config({"equivalent_mutants": {"q.sql": value}}, source="convguard.toml", root=".")
+
+
+def test_every_bad_scenario_file_is_reported_before_a_server_starts(monkeypatch, capsys,
+                                                                     tmp_path) -> None:
+    """mutate loads the scenarios convguard test does, so it reports every unusable file too."""
+    from convguard.commands.mutate import run_mutate_command
+    from convguard.kit.conformance.runner import Workbench
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a server was started although scenario files cannot be used")
+
+    monkeypatch.setattr(Workbench, "start", refuse)
+    good = (ROOT / "fixtures" / "scenarios" / "date-range-edges.yaml").read_text()
+    files = {"a.yaml": ("name: a\ntables: {Shop: []}\n", 2),
+             "b.yaml": (good, None),
+             "c.yaml": (good.replace("name: date-range-edges", "name: c\ncombination: 3"), 2),
+             "d.json": ("[1, 2]", 1)}
+    for name, (text, _line) in files.items():
+        (tmp_path / name).write_text(text)
+    out = io.StringIO()
+    args = argparse.Namespace(paths=[str(ROOT / SQL_QUERY)], profile="booking-conversion",
+                              format="json", provider="url", scenarios=[str(tmp_path)])
+    assert run_mutate_command(args, out) == 2
+    errors = json.loads(out.getvalue())["errors"]
+    assert [(Path(e["path"]).name, e["line"]) for e in errors] == \
+        [(name, line) for name, (_text, line) in files.items() if line is not None]
+    assert capsys.readouterr().err.count("convguard: error: ") == 3

@@ -259,12 +259,27 @@ def format_json(results: Sequence[ScenarioResult], *, elapsed_s: float | None = 
 
 
 def error_json(error: Any) -> str:
-    """The JSON document of a run that could not happen (exit 2)."""
-    return json.dumps({"conforms": None, "error": {
-        "type": type(error).__name__, "message": getattr(error, "message", str(error)),
-        "path": getattr(error, "path", None), "line": getattr(error, "line", None),
-        "hint": getattr(error, "hint", None),
-        "sqlstate": getattr(error, "sqlstate", None)}}, indent=2) + "\n"
+    """The JSON document of a run that could not happen (exit 2): ``error`` is the first error
+    and ``errors`` lists every one (several when many scenario files cannot be used), each with
+    ``type``, ``message``, ``path``, ``line``, ``hint`` and ``sqlstate``.
+
+    Example:
+        >>> from convguard import ScenarioError, ScenarioErrors
+        >>> document = json.loads(error_json(ScenarioErrors([
+        ...     ScenarioError("the file is empty", path="a.yaml", line=1, hint="write a name"),
+        ...     ScenarioError("unknown key 'x'", path="b.yaml", line=3)])))
+        >>> document["error"]["path"], [(e["path"], e["line"]) for e in document["errors"]]
+        ('a.yaml', [('a.yaml', 1), ('b.yaml', 3)])
+    """
+    errors = [_error_dict(each) for each in getattr(error, "errors", None) or (error,)]
+    return json.dumps({"conforms": None, "error": errors[0], "errors": errors},
+                      indent=2) + "\n"
+
+
+def _error_dict(error: Any) -> dict[str, Any]:
+    return {"type": type(error).__name__, "message": getattr(error, "message", str(error)),
+            "path": getattr(error, "path", None), "line": getattr(error, "line", None),
+            "hint": getattr(error, "hint", None), "sqlstate": getattr(error, "sqlstate", None)}
 
 
 __all__ = ["bucket_table", "combination_label", "error_json", "format_json", "format_result", "format_text",
