@@ -101,6 +101,11 @@ class ScenarioErrors(ScenarioError):
     def __str__(self) -> str:
         return "\n".join(str(error) for error in self.errors)
 
+    def __reduce__(self) -> tuple[type[ScenarioErrors], tuple[tuple[ScenarioError, ...]]]:
+        # ``args`` holds only the first message: rebuilt from it, the list would be lost (pickle,
+        # copy, a pytest-xdist worker)
+        return type(self), (self.errors,)
+
 
 class SchemaError(ConvguardError):
     """A schema (built-in or Prisma) cannot be used."""

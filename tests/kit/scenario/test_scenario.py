@@ -207,6 +207,16 @@ def test_load_scenarios_raises_one_error_carrying_all_of_them(tmp_path: Path) ->
     assert str(error).splitlines() == [line for e in error.errors for line in str(e).splitlines()]
 
 
+def test_the_errors_survive_a_copy(tmp_path: Path) -> None:
+    import copy
+
+    _write_mixed_folder(tmp_path)
+    with pytest.raises(ScenarioErrors) as caught:
+        load_scenarios([tmp_path], schema=SCHEMA, contract=CONTRACT)
+    assert str(copy.deepcopy(caught.value)) == str(caught.value)
+    assert len(copy.copy(caught.value).errors) == len(caught.value.errors)
+
+
 def test_one_unusable_file_is_still_a_scenario_error_naming_it(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text("name: b\ntables: {Shop: []}\n")
