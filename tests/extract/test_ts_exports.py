@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from convguard._errors import ExtractionError
 from convguard.extract import _ts_exports
 from convguard.extract._ts_modules import imported_kind
 from convguard.extract._typescript import extract_typescript, module_kind
@@ -99,3 +100,22 @@ def test_calls_of_imported_members_splice_as_their_module_says(tmp_path: Path) -
     # SQL members are opaque, value members values; a package's member is a value where `$n`
     # parses and does not stand as a whole condition, else opaque
     assert [p.expression for p in query.placeholders] == ["F.day(at)", "pkg.value()"]
+
+
+
+def test_same_file_object_methods_calling_themselves_end(tmp_path: Path) -> None:
+    # a method calling itself through a helper is opaque where it recurses; a chain of objects'
+    # methods far past the nesting bound is the extractor's clear error, never a RecursionError
+    source = ("const o = { f: (a: string) => g(a) };\n"
+              "function g(a: string) { return a ? o.f(a) : Prisma.sql`TRUE`; }\n"
+              "export const q = () => prisma.$queryRaw`SELECT 1 FROM t WHERE ${o.f('x')}`;\n")
+    queries = extract_typescript(str(tmp_path / "q.ts"), source).queries
+    assert [(q.sql, [o.expression for o in q.opaque], q.placeholders) for q in queries] == [
+        ("SELECT 1 FROM t WHERE TRUE", ["o.f(a)"], ()), ("SELECT 1 FROM t WHERE TRUE", [], ())]
+    count = sys.getrecursionlimit()
+    chain = f"const o{count} = {{ f: () => Prisma.sql`TRUE` }};\n" + "".join(
+        f"const o{index} = {{ f() {{ return Prisma.sql`a AND ${{o{index + 1}.f()}}`; }} }};\n"
+        for index in reversed(range(count)))
+    chain += "export const q = () => prisma.$queryRaw`SELECT 1 FROM t WHERE ${o0.f()}`;\n"
+    with pytest.raises(ExtractionError, match="nested more than"):
+        extract_typescript(str(tmp_path / "q.ts"), chain)

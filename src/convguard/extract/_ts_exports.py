@@ -80,49 +80,11 @@ def _expression_kind(assembler: FragmentAssembler, first: int, end: int, hops: i
         named = exported_kind(assembler, x.texts[first], hops + 1)
         if named is not None:
             return named
-    function = _function_at(assembler, first, end)
+    function = assembler.function_at(first, end)
     if function is not None:
         return _function_kind(assembler, function)
     node = assembler.resolve(first, end, Context())
     return "sql" if node is not None and not isinstance(node, Value) else "value"
-
-
-def _function_at(assembler: FragmentAssembler, first: int, end: int) -> Function | None:
-    """The function the expression ``first .. end`` is (``() => ...``, ``async function () {}``),
-    None when it is anything else (``make(() => ...)`` is a call)."""
-    if first >= end:
-        return None
-    level = assembler._brace_of(first)
-    for function in assembler.functions:
-        if first <= function.open < end and assembler._brace_of(function.open) == level:
-            return function if _starts_function(assembler, first, function) else None
-    return None
-
-
-def _starts_function(assembler: FragmentAssembler, first: int, function: Function) -> bool:
-    """Whether the tokens from ``first`` to ``function``'s body are only its head (``async``,
-    ``function``, ``*``, a name, type parameters, parameters, a return type, ``=>``)."""
-    x = assembler.x
-    marker = function.open
-    if not function.expression_body and x.text(marker - 1) == "=>":
-        marker -= 1
-    # `active: () =>`: the `:` before `(` is the property's, not a return type's
-    close = marker - 1 if x.text(marker - 1) == ")" and x.match[marker - 1] >= 0 \
-        else x._params_close_before(marker)
-    if close >= 0:
-        params = x.match[close]
-    elif x.texts[marker] == "=>" and x.kind(marker - 1) == "ident":
-        params = marker - 1
-    else:
-        return False
-    index = first
-    while index < params and x.texts[index] in ("async", "function", "*"):
-        index += 1
-    if index < params and x.kinds[index] == "ident":
-        index += 1
-    if index < params and x.texts[index] == "<" and x.match[index] > index:
-        index = x.match[index] + 1
-    return index == params
 
 
 def _default_kind(assembler: FragmentAssembler, hops: int) -> Kind | None:
@@ -133,7 +95,7 @@ def _default_kind(assembler: FragmentAssembler, hops: int) -> Kind | None:
     if x.texts[start] == "class":
         return None  # calling a class is an error; its members are `default.member`
     if x.texts[start] in ("function", "async"):
-        function = _function_at(assembler, start, x.count)
+        function = assembler.function_at(start, x.count)
         return _function_kind(assembler, function) if function is not None else None
     return _expression_kind(assembler, start, x._expression_end(start, {}), hops)
 

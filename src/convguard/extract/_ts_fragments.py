@@ -457,7 +457,7 @@ class FragmentAssembler:
         if x.kinds[first] == "ident" and end - first >= 5 and texts[first + 1] in (".", "?.") \
                 and x.kinds[first + 2] == "ident" and texts[first + 3] == "(" \
                 and x.match[first + 3] == end - 1:
-            return self._method_call(first, end)
+            return self._method_call(first, end, context)
         if x.kinds[first] == "ident" and (
                 (end - first == 3 and texts[first + 1] in (".", "?.")
                  and x.kinds[first + 2] == "ident")
@@ -784,20 +784,82 @@ class FragmentAssembler:
             return Opaque(expression, _UNSET, _UNSET)
         return Value(expression, "value", _UNSET, _UNSET, ambiguous=True)
 
-    def _method_call(self, first: int, end: int) -> Node | None:
+    def _method_call(self, first: int, end: int, context: Context) -> Node | None:
         """``ns.fn(...)``, ``F.distinct()``, ``filters.active()`` on an imported name: looked up
         in its module (a namespace's function, an exported class's static method, a function of
-        an exported object literal, ``default``'s members) like an imported function; a method
-        called on anything else (``d.toISOString()``, ``ids.join(",")``, ``Math.max(...)``) is a
-        value."""
+        an exported object literal, ``default``'s members) like an imported function; on a
+        same-file ``const`` object literal, its function-valued property is followed like a
+        same-file helper (every ``return``, the arguments bound); a method called on anything
+        else (``d.toISOString()``, ``ids.join(",")``, ``Math.max(...)``) is a value."""
         x = self.x
         name = x.texts[first]
-        if self.lookup(first)[0] != "import":
+        kind, found, _ = self.lookup(first)
+        member = x.texts[first + 2]
+        if kind == "variable" and isinstance(found, Declaration):
+            function = self._object_function(found, member)
+            if function is None:
+                return None
+            return self._applied(function, first, end, first + 3, f"{name}.{member}", context)
+        if kind != "import":
             return None
         exported = self.imports[name][1]
-        member = x.texts[first + 2]
         return self._imported(name, member if exported == "*" else f"{exported}.{member}",
                               x.source(first, end))
+
+    def _object_function(self, declaration: Declaration, member: str) -> Function | None:
+        """The function ``member`` of a ``const`` object literal (``{ active: () => ... }``,
+        ``{ active() {...} }``), None when it is no such function."""
+        x = self.x
+        if declaration.keyword != "const" or declaration.init is None:
+            return None
+        first, end = self._strip(*declaration.init)
+        if end - first < 2 or x.texts[first] != "{" or x.match[first] != end - 1:
+            return None
+        for key, value in self._object_literal(first, end):
+            if key.strip("'\"") == member:
+                return self.function_at(*self._strip(*value))
+        for function in self.functions:
+            if function.name == member and not function.expression_body \
+                    and self._brace_of(function.open) == first:
+                return function
+        return None
+
+    def function_at(self, first: int, end: int) -> Function | None:
+        """The function the expression ``first .. end`` is (``() => ...``, ``async function ()
+        {}``), None when it is anything else (``make(() => ...)`` is a call)."""
+        if first >= end:
+            return None
+        level = self._brace_of(first)
+        for function in self.functions:
+            if first <= function.open < end and self._brace_of(function.open) == level:
+                return function if self._starts_function(first, function) else None
+        return None
+
+    def _starts_function(self, first: int, function: Function) -> bool:
+        """Whether the tokens from ``first`` to ``function``'s body are only its head
+        (``async``, ``function``, ``*``, a name, type parameters, parameters, a return type,
+        ``=>``)."""
+        x = self.x
+        marker = function.open
+        if not function.expression_body and x.text(marker - 1) == "=>":
+            marker -= 1
+        # `active: () =>`: the `:` before `(` is the property's, not a return type's
+        close = marker - 1 if x.text(marker - 1) == ")" and x.match[marker - 1] >= 0 \
+            else x._params_close_before(marker)
+        if close >= 0:
+            params = x.match[close]
+        elif x.texts[marker] == "=>" and x.kind(marker - 1) == "ident":
+            params = marker - 1
+        else:
+            return False
+        index = first
+        while index < params and x.texts[index] in ("async", "function", "*"):
+            index += 1
+        if index < params and x.kinds[index] == "ident":
+            index += 1
+        if index < params and x.texts[index] == "<" and x.match[index] > index:
+            index = x.match[index] + 1
+        return index == params
 
     def _declared(self, declaration: Declaration, use: int, context: Context) -> Node | None:
         """The values a name can hold at ``use``: its initialiser and the assignments before
@@ -1328,9 +1390,17 @@ class FragmentAssembler:
                 return None
             # a global or a function held in a name: a value where `$n` parses, else opaque
             return Value(x.source(first, end), "value", _UNSET, _UNSET, ambiguous=True)
+        return self._applied(function, first, end, first + 1, name, context)
+
+    def _applied(self, function: Function, first: int, end: int, paren: int, name: str,
+                 context: Context) -> Node | None:
+        """The call ``first .. end`` of a same-file ``function``, its arguments opening at
+        ``paren``: what its returns denote with the arguments bound (a choice of them), None when
+        all are values."""
+        x = self.x
         if function.open in context.stack:
             return Opaque(x.source(first, end), _UNSET, _UNSET)
-        arguments = self._arguments(first + 1)
+        arguments = self._arguments(paren)
         bindings = tuple((function.open, param.name, *arguments[number], context)
                          for number, param in enumerate(function.params)
                          if number < len(arguments))
