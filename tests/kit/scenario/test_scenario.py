@@ -297,3 +297,20 @@ def test_a_bad_combination_names_the_file_and_line(head: str, message: str) -> N
     with pytest.raises(ScenarioError) as caught:
         parse_scenario("name: s\n" + head + ROWS, path="s.yaml", schema=SCHEMA, contract=TWO)
     assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    pytest.param('{"name": "f", "tables": }', 1, id="missing-value"),
+    pytest.param('{"name": "f",\n "tables": {},\n}', 3, id="trailing-comma"),
+    pytest.param("{'name': 'f', 'tables': {}}", 1, id="single-quotes"),
+    pytest.param('{"name": "f",\n tables: {}}', 2, id="unquoted-key"),
+])
+def test_a_json_file_that_only_yaml_accepts_is_invalid_json(tmp_path: Path, text: str,
+                                                              line: int) -> None:
+    """YAML reads these (a null, a mapping); a .json scenario is held to JSON."""
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path, schema=SCHEMA, contract=CONTRACT)
+    assert error.value.message.startswith("invalid JSON: ")
+    assert (error.value.path, error.value.line) == (str(path), line)

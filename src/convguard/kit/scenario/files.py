@@ -332,6 +332,11 @@ def read_document(text: str, *, path: str) -> tuple[Any, dict[DocPath, int]]:
     """
     import yaml
 
+    if path.endswith(".json") and text.strip():
+        # YAML reads JSON and gives the line map, but it also takes what JSON refuses
+        # (`{"tables": }` is a null there, `{'a': 1,}` a mapping): JSON's own parser says first
+        # whether the file is JSON at all.
+        _check_json_syntax(text, path=path)
     lines: dict[DocPath, int] = {}
     loader = _loader()(text)
     try:
@@ -416,6 +421,17 @@ def json_depth(text: str) -> tuple[int, int]:
         elif char in "]}":
             depth -= 1
     return deepest, deepest_line
+
+
+def _check_json_syntax(text: str, *, path: str) -> None:
+    """Raise "invalid JSON" at its line; numbers, depth and the rest are the reader's to judge."""
+    if json_depth(text)[0] > MAX_DEPTH:
+        return  # the reader refuses it with its own message; json.loads would recurse too deep
+    try:
+        json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+    except json.JSONDecodeError as error:
+        raise ScenarioError(f"invalid JSON: {error.msg}", path=path, line=error.lineno,
+                            hint="fix the JSON syntax") from None
 
 
 def _read_json(text: str, *, path: str) -> Any:
