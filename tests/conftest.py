@@ -6,7 +6,8 @@ Used by the conformance, property, mutation, bench, command and plugin tests. Th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg  # noqa: F401 - see below
@@ -42,3 +43,23 @@ def conn(bench: object) -> Iterator[object]:
 
     with bench.scenario_connection(booking_schema()) as connection:  # type: ignore[attr-defined]
         yield connection
+
+
+@pytest.fixture()
+def dsn(bench: object) -> str:
+    """The session server, reached as a url DSN (no server start per test)."""
+    return bench.server.conninfo("postgres")  # type: ignore[attr-defined]
+
+
+@pytest.fixture()
+def fresh_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], Path]:
+    """Copies an application fixture into ``tmp_path/name`` as a fresh repository (its own .git:
+    the schema search stops there) and makes it the current folder; returns its root."""
+    def copy(source: Path, name: str) -> Path:
+        root = tmp_path / name
+        shutil.copytree(source, root)
+        (root / ".git").mkdir()
+        monkeypatch.chdir(root)
+        return root
+
+    return copy

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from convguard.commands.test import run_test_command
+from command_runs import edit, run
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "fixtures" / "billing_app"
@@ -30,33 +29,9 @@ SECOND_BRANCH = ": Prisma.empty;"
 
 
 @pytest.fixture()
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh repository (its own .git: the schema search stops there), as the current folder."""
-    root = tmp_path / "billing"
-    shutil.copytree(APP, root)
-    (root / ".git").mkdir()
-    monkeypatch.chdir(root)
-    return root
-
-
-@pytest.fixture()
-def dsn(bench) -> str:
-    return bench.server.conninfo("postgres")
-
-
-def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
-    options.setdefault("examples", 0)
-    out = io.StringIO()
-    code = run_test_command(argparse.Namespace(paths=list(paths), allow_superuser=True,
-                                               **options), out)
-    return code, out.getvalue(), capsys.readouterr().err
-
-
-def edit(root: Path, old: str, new: str) -> None:
-    path = root / QUERY
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+def repo(fresh_repository) -> Path:
+    """A fresh repository of the app, as the current folder."""
+    return fresh_repository(APP, "billing")
 
 
 def set_combination(root: Path, scenario: str, line: str) -> None:
@@ -78,7 +53,7 @@ def test_both_combinations_conform_and_the_second_is_named(capsys, repo: Path,
 def test_a_defect_only_in_the_second_branch_is_caught_only_by_its_scenario(
         capsys, repo: Path, dsn: str) -> None:
     # includeVoid now also drops invoices of 10 euros or less: the OPEN 7-euro one goes missing
-    edit(repo, SECOND_BRANCH, ': Prisma.sql`AND i."amountCents" > 1000`;')
+    edit(repo / QUERY, SECOND_BRANCH, ': Prisma.sql`AND i."amountCents" > 1000`;')
     code, out, err = run(capsys, OVERDUE, dsn=dsn, verbose=True)
     assert (code, err) == (1, ""), out + err
     assert f"PASS app/billing.ts:15 with {EXCLUDED}" in out
@@ -135,7 +110,7 @@ def test_params_are_those_of_the_combination_the_scenario_runs(capsys, repo: Pat
                                                                dsn: str) -> None:
     """A parameter only the first branch interpolates is required by a scenario of combination
     1 and not by one of combination 2."""
-    edit(repo, "Prisma.sql`AND i.status <> 'VOID'`",
+    edit(repo / QUERY, "Prisma.sql`AND i.status <> 'VOID'`",
          "Prisma.sql`AND i.status::text <> ${input.excluded}`")
     code, out, err = run(capsys, OVERDUE, dsn=dsn)
     assert code == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from convguard.commands.test import run_test_command
+from command_runs import edit, run
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "fixtures" / "revenue_app"
@@ -26,32 +26,9 @@ HALF_OPEN = 'AND o."paidAt" < ${to}'
 
 
 @pytest.fixture()
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh repository (its own .git: the schema search stops there), as the current folder."""
-    root = tmp_path / "shop"
-    shutil.copytree(APP, root)
-    (root / ".git").mkdir()
-    monkeypatch.chdir(root)
-    return root
-
-
-@pytest.fixture()
-def dsn(bench) -> str:
-    return bench.server.conninfo("postgres")
-
-
-def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
-    options.setdefault("examples", 0)
-    out = io.StringIO()
-    code = run_test_command(argparse.Namespace(paths=list(paths), allow_superuser=True, **options), out)
-    return code, out.getvalue(), capsys.readouterr().err
-
-
-def edit(root: Path, old: str, new: str) -> None:
-    path = root / QUERY
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+def repo(fresh_repository) -> Path:
+    """A fresh repository of the app, as the current folder."""
+    return fresh_repository(APP, "shop")
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -80,7 +57,7 @@ def test_path_function_and_scenarios_dir_conform(capsys, repo: Path, dsn: str,
 
 
 def test_inclusive_upper_bound_fails_with_a_row_diff(capsys, repo: Path, dsn: str) -> None:
-    edit(repo, HALF_OPEN, 'AND o."paidAt" <= ${to}')
+    edit(repo / QUERY, HALF_OPEN, 'AND o."paidAt" <= ${to}')
     code, out, _ = run(capsys, dsn=dsn)
     assert code == 1
     assert "FAIL app/revenue.ts:7 with scenarios/paid-in-range.yaml (paid-in-range)" in out
@@ -92,7 +69,7 @@ def test_inclusive_upper_bound_fails_with_a_row_diff(capsys, repo: Path, dsn: st
 
 
 def test_dropped_filter_fails_with_the_rows_in_json(capsys, repo: Path, dsn: str) -> None:
-    edit(repo, "AND o.status = 'PAID'\n", "")
+    edit(repo / QUERY, "AND o.status = 'PAID'\n", "")
     code, out, _ = run(capsys, dsn=dsn, format="json")
     assert code == 1
     document = json.loads(out)
@@ -113,7 +90,7 @@ def test_dropped_filter_fails_with_the_rows_in_json(capsys, repo: Path, dsn: str
 
 
 def test_dropped_tenant_filter_fails_with_an_unexpected_row(capsys, repo: Path, dsn: str) -> None:
-    edit(repo, 'WHERE c."tenantId" IN (${Prisma.join(tenantIds)})\n      AND ', "WHERE ")
+    edit(repo / QUERY, 'WHERE c."tenantId" IN (${Prisma.join(tenantIds)})\n      AND ', "WHERE ")
     code, out, _ = run(capsys, f"{QUERY}::{FUNCTION}", dsn=dsn)
     assert code == 1
     unexpected = [line.split() for line in out.splitlines() if "(unexpected" in line]
@@ -129,23 +106,23 @@ def test_a_parameter_of_another_combination_is_not_unused(capsys, repo: Path, ds
     so no note calls it unused (and no parameter is unused in the sample app itself)."""
     code, out, _ = run(capsys, dsn=dsn)
     assert code == 0 and "interpolated by no query" not in out
-    edit(repo, "export async function getRevenueByCustomer(tenantIds: string[], from: Date, to: "
+    edit(repo / QUERY, "export async function getRevenueByCustomer(tenantIds: string[], from: Date, to: "
          "Date) {", "export async function getRevenueByCustomer(tenantIds: string[], from: Date, "
          "to: Date, minCents?: number) {\n  const floor = minCents === undefined ? Prisma.empty "
          ': Prisma.sql`AND o."amountCents" >= ${minCents}`;')
-    edit(repo, "AND o.status = 'PAID'", "AND o.status = 'PAID' ${floor}")
+    edit(repo / QUERY, "AND o.status = 'PAID'", "AND o.status = 'PAID' ${floor}")
     for scenario in (repo / "scenarios").glob("*.yaml"):
         scenario.write_text(scenario.read_text().replace("params: {", "params: {minCents: 1, "))
     code, out, _ = run(capsys, dsn=dsn)
     assert code == 0 and "interpolated by no query" not in out, out
     (repo / "scenarios" / "two-customers-in-order.json").unlink()
-    edit(repo, "AND o.status = 'PAID' ${floor}", "AND o.status = 'PAID'")
+    edit(repo / QUERY, "AND o.status = 'PAID' ${floor}", "AND o.status = 'PAID'")
     code, out, _ = run(capsys, dsn=dsn)
     assert code == 0 and "note: params.minCents of 2 scenarios" in out
 
 
 def test_ordered_rows_must_come_in_order(capsys, repo: Path, dsn: str) -> None:
-    edit(repo, "ORDER BY c.name", "ORDER BY c.name DESC")
+    edit(repo / QUERY, "ORDER BY c.name", "ORDER BY c.name DESC")
     code, out, _ = run(capsys, dsn=dsn)
     assert code == 1
     assert "two-customers-in-order" in out and "(in order; - expected" in out

@@ -18,11 +18,6 @@ TS_FUNCTION = "getAiDraftBookingConversionStats"
 ONE_SCENARIO = SCENARIOS / "worked-example-1-booked-and-same-millisecond.yaml"
 
 
-@pytest.fixture()
-def dsn(bench) -> str:
-    """The session server, reached as the url provider (no server start per test)."""
-    return bench.server.conninfo("postgres")
-
 
 def run(capsys, *paths: str, **options: object) -> tuple[int, str, str]:
     # The booking queries copied to tmp_path are not declared in a configuration: name their

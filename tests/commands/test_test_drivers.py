@@ -7,7 +7,6 @@ import io
 import shutil
 from pathlib import Path
 
-import pytest
 
 from convguard._config import clear_config_cache
 from convguard.commands.test import run_test_command
@@ -31,10 +30,6 @@ path = "query.sql"
 profile = "booking-conversion"
 """
 
-
-@pytest.fixture()
-def dsn(bench) -> str:
-    return bench.server.conninfo("postgres")
 
 
 def _run(tmp_path: Path, top: str, action_driver: str, dsn: str, **options: object) -> str:

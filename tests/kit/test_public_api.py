@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import runpy
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -50,17 +49,10 @@ with throwaway_database(schema, dsn=DSN, allow_superuser=True) as db:
 
 
 @pytest.fixture()
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "shop"
-    shutil.copytree(APP, root)
-    (root / ".git").mkdir()
-    monkeypatch.chdir(root)
-    return root
+def app(fresh_repository) -> Path:
+    """A fresh repository of the app, as the current folder."""
+    return fresh_repository(APP, "shop")
 
-
-@pytest.fixture()
-def dsn(bench) -> str:
-    return bench.server.conninfo("postgres")
 
 
 def test_the_script_imports_public_names_only() -> None:

@@ -97,10 +97,6 @@ def run(capsys, *paths: str, **options: object) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-@pytest.fixture()
-def dsn(bench) -> str:
-    return bench.server.conninfo("postgres")
-
 
 def test_convguard_test_runs_generated_examples_and_relations(capsys, tmp_path: Path,
                                                               monkeypatch, dsn: str) -> None:
