@@ -390,19 +390,18 @@ def _regions(sql: str, tokens: list) -> tuple[tuple[QuotedSpan, ...], tuple[tupl
                      and token.end > token.start), ()
     quoted = []
     comments: list[tuple[int, int]] = []
-    commented = True
     find = sql.find
     previous_end = 0
     for token in tokens:
         start = token.start
-        if commented and start > previous_end and (
+        if start > previous_end and (
                 find("--", previous_end, start) != -1 or find("/*", previous_end, start) != -1):
             comments.extend(_gap_comments(sql, previous_end, start))
-        kind = QUOTED_TOKENS.get(token.token_type)
+        kind = kind_of(token.token_type)
         if kind is not None and token.end > start:
             quoted.append(QuotedSpan(start, token.end + 1, kind))
         previous_end = max(previous_end, token.end + 1)
-    if commented and previous_end < len(sql):
+    if previous_end < len(sql):
         comments.extend(_gap_comments(sql, previous_end, len(sql)))
     return tuple(quoted), tuple(comments)
 
